@@ -1,0 +1,95 @@
+//! The command line: argument definitions, one file per command, and the only place that prints.
+
+mod sandbox;
+mod schema;
+mod validate;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{EXIT_ERROR, Error};
+
+/// Outbound AI call campaigns as code: validate, plan and apply NXCC createandcall requests.
+///
+/// Campaigns live in `*.campaign.yaml` files. `validate` checks them, `render` shows the exact
+/// request bodies, `plan` shows what would be sent given what was already sent, and `apply` sends
+/// it. No number is ever dialed twice: every request is recorded in the state file before it
+/// leaves, and anything whose outcome is unknown is held until a person resolves it.
+#[derive(Debug, Parser)]
+#[command(name = "campaignctl", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted before or after the subcommand.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// The state file: what was already sent.
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPAIGNCTL_STATE",
+        value_name = "PATH",
+        default_value = ".campaignctl/state.db"
+    )]
+    pub state: PathBuf,
+
+    /// Show phone numbers in full in human output (masked by default).
+    #[arg(long, global = true)]
+    pub show_numbers: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check campaign files: schema and meaning. Exit 0 when valid, 1 when not.
+    Validate(validate::ValidateArgs),
+    /// Print the JSON Schema (draft-07) of campaign files.
+    Schema,
+    /// Run a local fake NXCC server that checks signatures and records tasks.
+    Sandbox(sandbox::SandboxArgs),
+}
+
+/// Parses `args`, runs the command and returns the process exit code.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version are not errors; everything else clap rejects exits 1.
+            let code = if err.use_stderr() { EXIT_ERROR } else { 0 };
+            let _ = err.print();
+            return code;
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            report(&err);
+            err.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<i32, Error> {
+    match cli.command {
+        Command::Validate(args) => validate::run(&cli.global, args),
+        Command::Schema => schema::run(),
+        Command::Sandbox(args) => sandbox::run(&cli.global, args),
+    }
+}
+
+/// Prints an error to stderr as `error: ...`.
+fn report(err: &Error) {
+    let mut stderr = anstream::stderr();
+    let _ = writeln!(stderr, "error: {err}");
+}

@@ -1,0 +1,13 @@
+//! `campaignctl schema`: the JSON Schema of campaign files.
+
+use crate::error::{EXIT_OK, Error};
+
+pub fn run() -> Result<i32, Error> {
+    println!("{}", schema_text());
+    Ok(EXIT_OK)
+}
+
+/// The schema as checked in at `schema/campaign.schema.json` (without the final newline).
+pub fn schema_text() -> String {
+    serde_json::to_string_pretty(&crate::model::campaign_schema()).unwrap_or_default()
+}

@@ -1,0 +1,265 @@
+//! One diagnostic type for every problem a user can cause in their files, and its three
+//! renderings: human (`PATH:LINE:COLUMN: error: MESSAGE` plus a snippet), JSON in the shape of
+//! `terraform validate -json`, and GitHub Actions annotations.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// A 1-based line and column (in characters). For CSV sources the line is the CSV line and the
+/// column is the 1-based field number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Position {
+    pub const fn new(line: usize, column: usize) -> Self {
+        Position { line, column }
+    }
+}
+
+/// A problem in a campaign file, template or number source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file, as the user named it (relative paths stay relative).
+    pub file: String,
+    /// Where in the file; `None` when the problem is the file as a whole (it does not exist,
+    /// cannot be read).
+    pub position: Option<Position>,
+    /// JSON pointer of the value in the campaign file, when there is one.
+    pub pointer: Option<String>,
+    pub message: String,
+    /// The text of the line at `position`, shown under the message.
+    pub source_line: Option<String>,
+}
+
+impl Diagnostic {
+    /// A problem with a file as a whole.
+    pub fn file(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.into(),
+            position: None,
+            pointer: None,
+            message: message.into(),
+            source_line: None,
+        }
+    }
+
+    /// A problem at a position, with no snippet.
+    pub fn at(file: impl Into<String>, position: Position, message: impl Into<String>) -> Self {
+        Diagnostic {
+            position: Some(position),
+            ..Diagnostic::file(file, message)
+        }
+    }
+
+    pub fn with_pointer(mut self, pointer: impl Into<String>) -> Self {
+        self.pointer = Some(pointer.into());
+        self
+    }
+
+    pub fn with_source_line(mut self, line: Option<&str>) -> Self {
+        self.source_line = line.map(str::to_owned);
+        self
+    }
+
+    /// `PATH:LINE:COLUMN`, or just `PATH` when there is no position.
+    pub fn location(&self) -> String {
+        match self.position {
+            Some(Position { line, column }) => format!("{}:{line}:{column}", self.file),
+            None => self.file.clone(),
+        }
+    }
+
+    /// Sorts by file, then position, so output is stable whatever order checks ran in.
+    pub fn sort(diagnostics: &mut [Diagnostic]) {
+        diagnostics.sort_by(|a, b| {
+            (&a.file, a.position, &a.message).cmp(&(&b.file, b.position, &b.message))
+        });
+    }
+}
+
+/// How `validate` (and every command that fails on bad files) writes its diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// `PATH:LINE:COLUMN: error: MESSAGE` with a source snippet, then a count.
+    #[default]
+    Human,
+    /// One JSON document in the shape of `terraform validate -json`.
+    Json,
+    /// GitHub Actions annotations: `::error file=F,line=L,col=C::MESSAGE`.
+    Github,
+}
+
+/// Renders diagnostics in `format`. `files_checked` feeds the closing count line.
+pub fn render(diagnostics: &[Diagnostic], format: Format, files_checked: usize) -> String {
+    match format {
+        Format::Human => render_human(diagnostics, files_checked),
+        Format::Json => render_json(diagnostics),
+        Format::Github => render_github(diagnostics),
+    }
+}
+
+fn render_human(diagnostics: &[Diagnostic], files_checked: usize) -> String {
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let _ = writeln!(out, "{}: error: {}", diagnostic.location(), diagnostic.message);
+        if let (Some(position), Some(line)) = (diagnostic.position, &diagnostic.source_line) {
+            let number = position.line.to_string();
+            let gutter = " ".repeat(number.len());
+            let _ = writeln!(out, "{gutter} |");
+            let _ = writeln!(out, "{number} | {line}");
+            let _ = writeln!(out, "{gutter} | {}^", caret_padding(line, position.column));
+        }
+    }
+    let _ = writeln!(out, "{}", summary_line(diagnostics, files_checked));
+    out
+}
+
+/// Spaces up to the caret's column, keeping tabs so the caret lines up with the source line.
+fn caret_padding(line: &str, column: usize) -> String {
+    line.chars()
+        .take(column.saturating_sub(1))
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect()
+}
+
+fn summary_line(diagnostics: &[Diagnostic], files_checked: usize) -> String {
+    let files = plural(files_checked, "file", "files");
+    if diagnostics.is_empty() {
+        return format!("{files} valid");
+    }
+    let mut with_errors: Vec<&str> = diagnostics.iter().map(|d| d.file.as_str()).collect();
+    with_errors.sort_unstable();
+    with_errors.dedup();
+    format!(
+        "{} in {} ({files} checked)",
+        plural(diagnostics.len(), "error", "errors"),
+        plural(with_errors.len(), "file", "files"),
+    )
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonReport<'a> {
+    format_version: u32,
+    valid: bool,
+    error_count: usize,
+    warning_count: usize,
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    severity: &'static str,
+    summary: &'a str,
+    file: &'a str,
+    line: Option<usize>,
+    column: Option<usize>,
+    pointer: Option<&'a str>,
+    range: JsonRange<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonRange<'a> {
+    filename: &'a str,
+    start: Option<Position>,
+}
+
+fn render_json(diagnostics: &[Diagnostic]) -> String {
+    let report = JsonReport {
+        format_version: 1,
+        valid: diagnostics.is_empty(),
+        error_count: diagnostics.len(),
+        warning_count: 0,
+        diagnostics: diagnostics
+            .iter()
+            .map(|d| JsonDiagnostic {
+                severity: "error",
+                summary: &d.message,
+                file: &d.file,
+                line: d.position.map(|p| p.line),
+                column: d.position.map(|p| p.column),
+                pointer: d.pointer.as_deref(),
+                range: JsonRange {
+                    filename: &d.file,
+                    start: d.position,
+                },
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn render_github(diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let _ = write!(out, "::error file={}", escape_github_property(&d.file));
+        if let Some(Position { line, column }) = d.position {
+            let _ = write!(out, ",line={line},col={column}");
+        }
+        let _ = writeln!(out, "::{}", escape_github_data(&d.message));
+    }
+    out
+}
+
+/// Workflow-command escaping, as the GitHub Actions toolkit does it.
+fn escape_github_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_github_property(text: &str) -> String {
+    escape_github_data(text)
+        .replace(':', "%3A")
+        .replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Diagnostic {
+        Diagnostic::at("a.campaign.yaml", Position::new(3, 17), "bad value\nsecond line")
+            .with_pointer("/task/dispatchType")
+            .with_source_line(Some("  dispatchType: fast"))
+    }
+
+    #[test]
+    fn human_output_points_a_caret_at_the_column() {
+        let text = render(&[sample()], Format::Human, 1);
+        assert!(text.starts_with("a.campaign.yaml:3:17: error: bad value"));
+        assert!(text.contains("3 |   dispatchType: fast\n  |                 ^\n"));
+        assert!(text.ends_with("1 error in 1 file (1 file checked)\n"));
+    }
+
+    #[test]
+    fn github_output_escapes_newlines_and_separators() {
+        let mut diagnostic = sample();
+        diagnostic.file = "dir,x:y.yaml".into();
+        let text = render(&[diagnostic], Format::Github, 1);
+        assert_eq!(
+            text,
+            "::error file=dir%2Cx%3Ay.yaml,line=3,col=17::bad value%0Asecond line\n"
+        );
+    }
+
+    #[test]
+    fn json_output_counts_errors() {
+        let text = render(&[sample()], Format::Json, 1);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["valid"], false);
+        assert_eq!(value["errorCount"], 1);
+        assert_eq!(value["diagnostics"][0]["pointer"], "/task/dispatchType");
+        assert_eq!(value["diagnostics"][0]["line"], 3);
+    }
+}

@@ -1,0 +1,52 @@
+//! The one error type of the library, and the exit codes it maps to.
+
+use crate::diagnostic::Diagnostic;
+
+/// Exit code for success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code for every error, usage errors included.
+pub const EXIT_ERROR: i32 = 1;
+/// Exit code of `plan --detailed-exitcode` when the plan has changes.
+pub const EXIT_CHANGES: i32 = 2;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Problems in campaign files, templates or number sources, each with its position.
+    #[error("{} problem(s) found in the campaign files", .0.len())]
+    Invalid(Vec<Diagnostic>),
+
+    /// The command line itself is wrong (clap renders these).
+    #[error("{0}")]
+    Usage(String),
+
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Anything else a user can cause, with a message that says what to do.
+    #[error("{0}")]
+    Message(String),
+}
+
+impl Error {
+    pub fn msg(message: impl Into<String>) -> Self {
+        Error::Message(message.into())
+    }
+
+    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        EXIT_ERROR
+    }
+}

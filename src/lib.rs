@@ -1,0 +1,19 @@
+//! campaignctl: outbound AI call campaigns as code.
+//!
+//! The pipeline, one module per phase:
+//! [`load`] → [`validate`] → [`expand`] → [`plan`] → [`apply`], with the provider in [`nxcc`],
+//! what was sent in [`state`], and a local fake provider in [`sandbox`].
+//! The library never prints; the binary's [`cli`] renders results and maps errors to exit codes.
+
+pub mod cli;
+pub mod diagnostic;
+pub mod error;
+pub mod expand;
+pub mod load;
+pub mod model;
+pub mod nxcc;
+pub mod sandbox;
+pub mod validate;
+
+pub use diagnostic::Diagnostic;
+pub use error::{Error, Result};

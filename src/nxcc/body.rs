@@ -1,0 +1,41 @@
+//! The createandcall request body, field for field as the provider documents it.
+//!
+//! Field order here is the order on the wire: the body is serialized once, and those exact bytes
+//! are signed, shown by `render`, stored in plan files and sent.
+
+use serde::{Deserialize, Serialize};
+
+/// The body of `POST /saas/cc/openapi/ai/createandcall`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateAndCall {
+    pub task_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_desc: Option<String>,
+    pub country: String,
+    pub strategy_name: String,
+    /// 0 none, 1 ratio, 2 predictive.
+    pub dispatch_type: u8,
+    pub agent_group_no: String,
+    pub predict_call_rate: f64,
+    pub ratio_call_rate: f64,
+    pub start_count: i64,
+    /// 0 none, 1 manual, 2 scheduled, 3 immediate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup_type: Option<u8>,
+    pub call_list: Vec<CallItem>,
+}
+
+/// One number of a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallItem {
+    /// 32 uppercase hex digits, derived from the campaign and the number (see `expand`).
+    #[serde(rename = "orderID")]
+    pub order_id: String,
+    /// Country code and national number, digits only, no `+`.
+    #[serde(rename = "userPhone")]
+    pub user_phone: String,
+    /// Pass-through value returned in call records.
+    pub other: String,
+}

@@ -1,0 +1,16 @@
+//! The NXCC provider: the createandcall body, request signing, and the HTTP client.
+
+pub mod body;
+pub mod client;
+pub mod credentials;
+pub mod response;
+pub mod sign;
+
+pub use body::{CallItem, CreateAndCall};
+pub use client::{
+    CREATE_AND_CALL_PATH, Client, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_ENDPOINT,
+    DEFAULT_REQUEST_TIMEOUT, Outcome, create_and_call_url,
+};
+pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
+pub use response::{ApiResponse, is_rejection};
+pub use sign::{SignAlgorithm, sign, sign_headers};

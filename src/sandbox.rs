@@ -1,0 +1,1 @@
+//! The local fake NXCC server (being built).
