@@ -13,6 +13,7 @@ pub mod load;
 pub mod model;
 pub mod nxcc;
 pub mod sandbox;
+pub mod state;
 pub mod validate;
 
 pub use diagnostic::Diagnostic;

@@ -18,6 +18,8 @@ pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 /// The folder searched when no path is given.
 pub const DEFAULT_PATH: &str = "campaigns";
 
+const BOM: char = '\u{feff}';
+
 const EXTENSIONS: [&str; 2] = [".campaign.yaml", ".campaign.yml"];
 
 /// Finds the campaign files under `paths`: each path is a file (taken as it is) or a folder
@@ -81,7 +83,11 @@ pub struct SourceText {
 }
 
 impl SourceText {
-    pub fn new(path: PathBuf, text: String) -> Self {
+    /// A leading byte-order mark is dropped: editors hide it, so columns count without it.
+    pub fn new(path: PathBuf, mut text: String) -> Self {
+        if text.starts_with(BOM) {
+            text.drain(..BOM.len_utf8());
+        }
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -223,35 +229,45 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// The 1-based position just after `bytes`, which are valid UTF-8.
+/// The 1-based position just after `bytes`, which are valid UTF-8, counted as
+/// [`SourceText`] counts (without a byte-order mark).
 fn position_after(bytes: &[u8]) -> Position {
     let text = std::str::from_utf8(bytes).unwrap_or("");
+    let text = text.strip_prefix(BOM).unwrap_or(text);
     let line = text.matches('\n').count() + 1;
     let column = text.rsplit('\n').next().unwrap_or("").chars().count() + 1;
     Position::new(line, column)
 }
 
+/// Values that aliases (`*name`) may replay in one file. Campaign files share a setting or a
+/// short list through anchors at most; a "billion laughs" document needs millions.
+const MAX_ALIAS_EVENTS: usize = 10_000;
+
 /// Parses YAML text into a [`Document`].
 pub fn parse(source: Arc<SourceText>) -> Result<Document, Diagnostic> {
-    let text = source.text.strip_prefix('\u{feff}').unwrap_or(&source.text);
-    if text.trim().is_empty()
-        || text
-            .lines()
-            .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'))
+    let text = source.text.as_str();
+    if text
+        .lines()
+        .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'))
     {
-        return Err(source.diagnostic(
-            Position::new(1, 1),
-            "the file is empty: a campaign file is a mapping with `name`, `task` and `numbers`",
-        ));
+        return Err(empty_file(&source, Position::new(1, 1)));
     }
+    let mut alias_limits = serde_saphyr::options::AliasLimits::default();
+    alias_limits.max_total_replayed_events = MAX_ALIAS_EVENTS;
     let options = serde_saphyr::options! {
         strict_booleans: true,
         leading_zero_numbers_as_strings: true,
         underscored_numbers_as_strings: true,
         with_snippet: false,
+        alias_limits: alias_limits,
     };
     let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options)
         .map_err(|err| yaml_error(&source, &err))?;
+    if matches!(root.value, Node::Null) {
+        // `---`, `~` or `null` alone: as good as empty, and "expected a mapping, found null"
+        // would hide that nothing is there.
+        return Err(empty_file(&source, to_position(root.referenced)));
+    }
     let mut document = Document {
         source,
         value: Value::Null,
@@ -263,32 +279,140 @@ pub fn parse(source: Arc<SourceText>) -> Result<Document, Diagnostic> {
     Ok(document)
 }
 
+fn empty_file(source: &SourceText, position: Position) -> Diagnostic {
+    source.diagnostic(
+        position,
+        "the file is empty: a campaign file is a mapping with `name`, `task` and `numbers`",
+    )
+}
+
 fn yaml_error(source: &SourceText, err: &serde_saphyr::Error) -> Diagnostic {
     let position = err
         .location()
         .filter(|l| l.line() > 0)
         .map_or(Position::new(1, 1), to_position);
-    let message = yaml_message(err);
+    let (position, message) = yaml_message(source, innermost(err), position);
     source.diagnostic(position, message)
 }
 
-/// serde-saphyr's message without its own location suffix, which we print in front instead.
-fn yaml_message(err: &serde_saphyr::Error) -> String {
-    let text = err.without_snippet().to_string();
-    let first = text.lines().next().unwrap_or("invalid YAML").trim();
-    let first = match first.rfind(" at line ") {
-        Some(cut) => &first[..cut],
-        None => first,
+/// The error itself, without the wrappers that only add a snippet or an alias's second location.
+fn innermost(mut err: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    loop {
+        match err {
+            serde_saphyr::Error::WithSnippet { error, .. }
+            | serde_saphyr::Error::AliasError { error, .. } => err = error,
+            other => return other,
+        }
+    }
+}
+
+/// What went wrong, in words for the person editing the file, and where. serde-saphyr's own
+/// messages name its API (`set DuplicateKeyPolicy`, `use from_str_multiple`) or its internals
+/// (`budget breached: Nodes { .. }`); the common mistakes get a message of their own.
+fn yaml_message(
+    source: &SourceText,
+    err: &serde_saphyr::Error,
+    position: Position,
+) -> (Position, String) {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    let message = match err {
+        E::DuplicateMappingKey { key: Some(key), .. } => {
+            format!("duplicate key `{key}`: each key may appear once per mapping")
+        }
+        E::DuplicateMappingKey { key: None, .. } => {
+            "duplicate key: each key may appear once per mapping".to_owned()
+        }
+        E::MultipleDocuments { .. } => {
+            let position = document_separator(source, position).unwrap_or(position);
+            return (
+                position,
+                "a second YAML document starts here: a campaign file holds one campaign, put \
+                 each in a file of its own"
+                    .to_owned(),
+            );
+        }
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. }
+        | E::AliasReplayCounterOverflow { .. }
+        | E::Budget {
+            breach: B::Aliases { .. } | B::AliasAnchorRatio { .. },
+            ..
+        } => format!(
+            "aliases (`*name`) expand to more than {MAX_ALIAS_EVENTS} values, as in a \
+             \"billion laughs\" attack; a campaign file needs far fewer"
+        ),
+        E::Budget {
+            breach: B::Depth { .. },
+            ..
+        } => "the values are nested too deeply".to_owned(),
+        E::Budget { .. } => "the file holds more values than a campaign file needs; put numbers \
+             in a CSV or text source"
+            .to_owned(),
+        E::UnknownAnchor { .. } => "this alias (`*name`) refers to no anchor (`&name`) defined \
+             before it"
+            .to_owned(),
+        E::NonFiniteFloat { value, .. } => format!("`{value}` is not a finite number"),
+        E::Eof { .. } => "the file ends in the middle of a value".to_owned(),
+        E::ExternalMessage { msg, .. } => return parser_message(source, msg, position),
+        other => {
+            let text = other.to_string();
+            let first = text.lines().next().unwrap_or("invalid YAML").trim();
+            first
+                .rfind(" at line ")
+                .map_or(first, |cut| &first[..cut])
+                .to_owned()
+        }
     };
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    if let Some(rest) = first.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
-        return format!("invalid YAML: duplicate key `{key}`; each key may appear once per mapping");
+    (position, format!("invalid YAML: {message}"))
+}
+
+/// A message of the YAML parser, with a hint for the mistakes people make most.
+fn parser_message(source: &SourceText, message: &str, position: Position) -> (Position, String) {
+    if message.contains("tab") {
+        if let Some(tab) = indentation_tab(source, position.line) {
+            return (
+                tab,
+                "invalid YAML: a tab in indentation; YAML indents with spaces only".to_owned(),
+            );
+        }
     }
-    if first.starts_with("tabs disallowed") {
-        return "invalid YAML: a tab in indentation; YAML indents with spaces only".to_owned();
+    let hint = if message.contains("mapping values are not allowed") {
+        "; a value that contains `: ` must be quoted, and a key must line up with the keys \
+         above it"
+    } else if message.contains("did not find expected key") {
+        "; check that this line is indented like the keys above it"
+    } else {
+        ""
+    };
+    (position, format!("invalid YAML: {message}{hint}"))
+}
+
+/// The first tab in the indentation of `line` or of the lines after it up to the next line with
+/// content. The parser reports a tab where the value before it ends, which can be the line
+/// above the tab.
+fn indentation_tab(source: &SourceText, line: usize) -> Option<Position> {
+    let mut number = line;
+    while let Some(text) = source.line(number) {
+        let indentation = &text[..text.len() - text.trim_start().len()];
+        if let Some(column) = indentation.chars().position(|c| c == '\t') {
+            return Some(Position::new(number, column + 1));
+        }
+        if number > line && !text.trim().is_empty() {
+            return None;
+        }
+        number += 1;
     }
-    format!("invalid YAML: {first}")
+    None
+}
+
+/// The `---` line that starts the document containing `position`.
+fn document_separator(source: &SourceText, position: Position) -> Option<Position> {
+    (1..=position.line)
+        .rev()
+        .find(|&line| source.line(line).is_some_and(|text| text.starts_with("---")))
+        .map(|line| Position::new(line, 1))
 }
 
 fn to_position(location: Location) -> Position {

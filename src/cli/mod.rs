@@ -1,5 +1,6 @@
 //! The command line: argument definitions, one file per command, and the only place that prints.
 
+mod render;
 mod sandbox;
 mod schema;
 mod validate;
@@ -52,6 +53,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema (draft-07) of campaign files.
     Schema,
+    /// Print the createandcall bodies the files describe, before any state is consulted.
+    Render(render::RenderArgs),
     /// Run a local fake NXCC server that checks signatures and records tasks.
     Sandbox(sandbox::SandboxArgs),
 }
@@ -84,12 +87,19 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Schema => schema::run(),
+        Command::Render(args) => render::run(&cli.global, args),
         Command::Sandbox(args) => sandbox::run(&cli.global, args),
     }
 }
 
-/// Prints an error to stderr as `error: ...`.
+/// Prints an error to stderr: diagnostics in full, anything else as `error: ...`.
 fn report(err: &Error) {
     let mut stderr = anstream::stderr();
-    let _ = writeln!(stderr, "error: {err}");
+    let text = match err {
+        Error::Invalid(diagnostics) => {
+            crate::diagnostic::render(diagnostics, crate::diagnostic::Format::Human, 0)
+        }
+        other => format!("error: {other}\n"),
+    };
+    let _ = stderr.write_all(text.as_bytes());
 }

@@ -128,9 +128,7 @@ impl Client {
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
         let url = create_and_call_url(&config.endpoint)?;
         let access_key = HeaderValue::from_str(&config.credentials.access_key).map_err(|_| {
-            Error::msg(
-                "NXCC_ACCESS_KEY contains characters that cannot be sent in an HTTP header",
-            )
+            Error::msg("NXCC_ACCESS_KEY contains characters that cannot be sent in an HTTP header")
         })?;
         if config.connect_timeout.is_zero() || config.request_timeout.is_zero() {
             return Err(Error::msg("NXCC client timeouts must be longer than zero"));
@@ -148,9 +146,9 @@ impl Client {
             // The sandbox runs on loopback; a proxy from the environment could not reach it.
             builder = builder.no_proxy();
         }
-        let http = builder
-            .build()
-            .map_err(|err| Error::msg(format!("cannot set up the HTTP client: {}", describe(&err))))?;
+        let http = builder.build().map_err(|err| {
+            Error::msg(format!("cannot set up the HTTP client: {}", describe(&err)))
+        })?;
         Ok(Client {
             http,
             url,
@@ -241,7 +239,10 @@ impl Client {
                 Ok(None) => break,
                 Err(err) => {
                     return Outcome::Unknown {
-                        reason: format!("HTTP {status}, then reading the answer failed: {}", describe(&err)),
+                        reason: format!(
+                            "HTTP {status}, then reading the answer failed: {}",
+                            describe(&err)
+                        ),
                         req_id: None,
                     };
                 }
@@ -309,7 +310,9 @@ pub fn create_and_call_url(endpoint: &str) -> Result<Url, Error> {
         return Err(invalid("give the base URL only, without `?` or `#` parts"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("credentials come from NXCC_ACCESS_KEY/NXCC_ACCESS_SECRET, not the URL"));
+        return Err(invalid(
+            "credentials come from NXCC_ACCESS_KEY/NXCC_ACCESS_SECRET, not the URL",
+        ));
     }
     let path = format!("{}{CREATE_AND_CALL_PATH}", url.path().trim_end_matches('/'));
     url.set_path(&path);
@@ -398,7 +401,10 @@ mod tests {
     fn classify_follows_the_code_table() {
         let ok = StatusCode::OK;
         assert_eq!(
-            classify(ok, br#"{"reqId":"r1","code":0,"msg":"success","data":null}"#),
+            classify(
+                ok,
+                br#"{"reqId":"r1","code":0,"msg":"success","data":null}"#
+            ),
             Outcome::Created {
                 req_id: Some("r1".into()),
                 msg: Some("success".into())
@@ -422,12 +428,19 @@ mod tests {
     #[test]
     fn classify_trusts_no_answer_outside_2xx_or_unreadable() {
         let rejected_shape = br#"{"reqId":"r","code":1003,"msg":"bad sign"}"#;
-        for status in [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::FOUND, StatusCode::UNAUTHORIZED] {
+        for status in [
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::FOUND,
+            StatusCode::UNAUTHORIZED,
+        ] {
             let outcome = classify(status, rejected_shape);
             assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
         }
         for body in [&b""[..], b"<html>busy</html>", br#"{"code":"0"}"#] {
-            assert!(matches!(classify(StatusCode::OK, body), Outcome::Unknown { .. }));
+            assert!(matches!(
+                classify(StatusCode::OK, body),
+                Outcome::Unknown { .. }
+            ));
         }
     }
 

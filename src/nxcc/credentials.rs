@@ -94,11 +94,18 @@ mod tests {
     fn missing_variables_are_named() {
         let err = Credentials::from_lookup(lookup(&[])).expect_err("none set");
         let text = err.to_string();
-        assert!(text.contains("NXCC_ACCESS_KEY and NXCC_ACCESS_SECRET not set"), "{text}");
+        assert!(
+            text.contains("NXCC_ACCESS_KEY and NXCC_ACCESS_SECRET not set"),
+            "{text}"
+        );
 
-        let err = Credentials::from_lookup(lookup(&[(ACCESS_KEY_VAR, "k")])).expect_err("no secret");
+        let err =
+            Credentials::from_lookup(lookup(&[(ACCESS_KEY_VAR, "k")])).expect_err("no secret");
         let text = err.to_string();
-        assert!(text.starts_with("missing NXCC credentials: NXCC_ACCESS_SECRET not set"), "{text}");
+        assert!(
+            text.starts_with("missing NXCC credentials: NXCC_ACCESS_SECRET not set"),
+            "{text}"
+        );
         assert!(text.contains("NXCC_ACCESS_KEY"), "{text}");
 
         let err = Credentials::from_lookup(lookup(&[

@@ -116,7 +116,11 @@ mod tests {
             br#"{"code":0.5}"#,
             br#"{"msg":"ok"}"#,
         ] {
-            assert!(ApiResponse::parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                ApiResponse::parse(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

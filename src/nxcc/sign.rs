@@ -200,7 +200,10 @@ mod tests {
                 Some(algorithm)
             );
         }
-        assert_eq!(SignAlgorithm::from_header_value("SHA256"), Some(SignAlgorithm::Sha256));
+        assert_eq!(
+            SignAlgorithm::from_header_value("SHA256"),
+            Some(SignAlgorithm::Sha256)
+        );
         assert_eq!(SignAlgorithm::from_header_value("sha1"), None);
         assert_eq!(SignAlgorithm::default(), SignAlgorithm::Md5);
     }

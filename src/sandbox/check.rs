@@ -50,7 +50,13 @@ pub fn check(
             .and_then(|value| value.to_str().ok())
             .ok_or_else(|| refuse(CODE_MISSING_HEADER, format!("missing common header {name}")))?;
     }
-    let [(_, access_key), (_, action), (_, biz_type), (_, signature), (_, ts)] = common;
+    let [
+        (_, access_key),
+        (_, action),
+        (_, biz_type),
+        (_, signature),
+        (_, ts),
+    ] = common;
 
     if biz_type != BIZ_TYPE_CC || action != ACTION_CC {
         return Err(refuse(
@@ -134,7 +140,12 @@ fn check_body(body: &Value) -> Result<(), String> {
     if !body.get("startCount").is_some_and(is_integer) {
         return Err("startCount must be an integer".into());
     }
-    optional(body, "startupType", |v| integer_value_in(v, 0..=3), "an integer from 0 to 3")?;
+    optional(
+        body,
+        "startupType",
+        |v| integer_value_in(v, 0..=3),
+        "an integer from 0 to 3",
+    )?;
 
     let calls = body
         .get("callList")
@@ -226,7 +237,7 @@ mod tests {
         json!({
             "taskName": "t", "country": "HK", "strategyName": "s", "dispatchType": 0,
             "agentGroupNo": "g", "predictCallRate": 1.0, "ratioCallRate": 1.0, "startCount": 1,
-            "startupType": 3,
+            "startupType": 3, "taskDesc": "d",
             "callList": [{"orderID": "A", "userPhone": "85235757581", "other": ""}]
         })
     }
@@ -286,8 +297,15 @@ mod tests {
     fn body_rules_give_41000() {
         let mut cases = Vec::new();
         for field in [
-            "taskName", "country", "strategyName", "dispatchType", "agentGroupNo",
-            "predictCallRate", "ratioCallRate", "startCount", "callList",
+            "taskName",
+            "country",
+            "strategyName",
+            "dispatchType",
+            "agentGroupNo",
+            "predictCallRate",
+            "ratioCallRate",
+            "startCount",
+            "callList",
         ] {
             let mut body = good_body();
             body.as_object_mut().expect("object").remove(field);

@@ -1,6 +1,6 @@
 //! Injected faults: which requests the sandbox answers wrongly, and how.
 //!
-//! The grammar (also taught by `campaignctl sandbox --help`):
+//! The grammar (taught with examples by `campaignctl sandbox --help`):
 //!
 //! ```text
 //! SPEC   = WHEN "=" ACTION ("+" ACTION)*
@@ -13,36 +13,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::error::Error;
-
-/// The grammar, for `--help`.
-pub const FAULT_HELP: &str = "\
-Faults (--fault SPEC, repeatable) change how some createandcall requests are answered. Requests are
-numbered from 1 in the order the sandbox receives them.
-
-  SPEC   = WHEN=ACTION[+ACTION...]
-  WHEN   = N | N-M | *     request N, requests N to M, or every request
-  ACTION = code:C          answer {\"code\": C} with HTTP 200, instead of checking the request
-         | http:S          answer HTTP status S (200-599) with an empty body, instead of checking
-         | drop            close the connection without answering, instead of checking
-         | record          with code/http/drop: check the request as usual first, and record its
-                           task if it passes (the task exists, but the answer does not say so)
-         | delay:MS        wait MS milliseconds before answering (a passing task is recorded
-                           before the wait)
-
-Without `record`, a request answered by code/http/drop is not checked and records no task.
-When several specs match a request, the last one given wins.
-
-Examples:
-  --fault 3=code:88            request 3 gets code 88 and creates nothing
-  --fault 3=code:88+record     request 3 creates its task, yet gets code 88
-  --fault 5=http:500+record    request 5 creates its task, yet gets HTTP 500
-  --fault 7=delay:2000         request 7 is answered as usual, 2 s late
-  --fault 9=drop+record        request 9 creates its task, then the connection is dropped
-  --fault 1-2=code:1004        requests 1 and 2 are rejected as stale
-  --fault '*=delay:200'        every request is answered 200 ms late
-
-At runtime, POST /_sandbox/faults with a JSON array of SPEC strings replaces all faults (an empty
-array clears them); GET /_sandbox/faults lists them with the number the next request will get.";
 
 /// Which createandcall requests a fault applies to, by their 1-based number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,16 +51,12 @@ pub struct Fault {
     pub delay: Option<Duration>,
 }
 
-impl Fault {
-    /// Whether the request is checked (and its task recorded if it passes) despite the fault.
-    pub fn checks_request(&self) -> bool {
-        self.answer.is_none() || self.record
-    }
-}
-
 /// The fault for request `number`: the last matching one.
 pub fn fault_for(faults: &[Fault], number: u64) -> Option<&Fault> {
-    faults.iter().rev().find(|fault| fault.target.matches(number))
+    faults
+        .iter()
+        .rev()
+        .find(|fault| fault.target.matches(number))
 }
 
 impl FromStr for Fault {
@@ -244,7 +210,10 @@ mod tests {
             }
         );
         assert_eq!(parse("*=http:500").target, Target::Every);
-        assert_eq!(parse(" 5 = http:502 + record ").answer, Some(Answer::Http(502)));
+        assert_eq!(
+            parse(" 5 = http:502 + record ").answer,
+            Some(Answer::Http(502))
+        );
     }
 
     #[test]
@@ -266,8 +235,20 @@ mod tests {
     #[test]
     fn rejects_nonsense_with_the_spec_in_the_message() {
         for bad in [
-            "", "3", "0=drop", "x=drop", "4-2=drop", "3=", "3=record", "3=code:x", "3=http:99",
-            "3=http:600", "3=code:88+drop", "3=delay:1+delay:2", "3=explode", "3=drop:1",
+            "",
+            "3",
+            "0=drop",
+            "x=drop",
+            "4-2=drop",
+            "3=",
+            "3=record",
+            "3=code:x",
+            "3=http:99",
+            "3=http:600",
+            "3=code:88+drop",
+            "3=delay:1+delay:2",
+            "3=explode",
+            "3=drop:1",
         ] {
             let err = bad.parse::<Fault>().expect_err(bad).to_string();
             assert!(err.starts_with(&format!("invalid fault `{bad}`")), "{err}");
@@ -281,13 +262,5 @@ mod tests {
         assert_eq!(fault_for(&faults, 2), Some(&faults[2]));
         assert_eq!(fault_for(&faults, 4), Some(&faults[0]));
         assert_eq!(fault_for(&faults[1..], 1), None);
-    }
-
-    #[test]
-    fn checks_request_unless_an_answer_replaces_it() {
-        assert!(parse("1=delay:5").checks_request());
-        assert!(parse("1=code:88+record").checks_request());
-        assert!(!parse("1=code:88").checks_request());
-        assert!(!parse("1=drop").checks_request());
     }
 }

@@ -1,1 +1,0 @@
-//! The local fake NXCC server (being built).

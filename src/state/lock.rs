@@ -1,0 +1,120 @@
+//! The apply lock: one apply at a time per state file, and a clear answer about who holds it.
+//!
+//! An OS file lock (flock) on `<state>.lock` is released by the kernel when its holder dies,
+//! even by SIGKILL, so a crash never leaves a stale lock behind. The file's text says who holds
+//! it, for the message a second apply prints.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Who holds the lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub pid: u32,
+    pub host: String,
+    pub since: String,
+}
+
+/// A held lock; dropping it releases the lock.
+#[derive(Debug)]
+pub struct StateLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl StateLock {
+    /// The lock file that guards `state`.
+    pub fn path_for(state: &Path) -> PathBuf {
+        let mut name = state.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
+    /// Takes the lock for `state`, failing at once if another process holds it.
+    pub fn acquire(state: &Path) -> Result<StateLock, Error> {
+        let path = Self::path_for(state);
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|err| Error::io(parent, err))?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|err| Error::io(&path, err))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = file.read_to_string(&mut text);
+                let holder = serde_json::from_str::<LockInfo>(&text)
+                    .map(|info| {
+                        format!("process {} on {} since {}", info.pid, info.host, info.since)
+                    })
+                    .unwrap_or_else(|_| "another process".to_owned());
+                return Err(Error::msg(format!(
+                    "the state {} is locked by {holder}: another apply is running; wait for it \
+                     to finish (the lock is released automatically when that process ends)",
+                    state.display()
+                )));
+            }
+            Err(TryLockError::Error(err)) => return Err(Error::io(&path, err)),
+        }
+        let info = LockInfo {
+            pid: std::process::id(),
+            host: hostname(),
+            since: super::now(),
+        };
+        let text = serde_json::to_string(&info).unwrap_or_default();
+        let written = file
+            .set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(text.as_bytes()))
+            .and_then(|()| file.flush());
+        written.map_err(|err| Error::io(&path, err))?;
+        Ok(StateLock { file, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        let _ = self.file.set_len(0);
+        let _ = self.file.unlock();
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown host".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_told_who_holds_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.db");
+        let held = StateLock::acquire(&state).unwrap();
+        let err = StateLock::acquire(&state).unwrap_err().to_string();
+        assert!(err.contains(&format!("process {}", std::process::id())), "{err}");
+        drop(held);
+        StateLock::acquire(&state).unwrap();
+    }
+}
