@@ -5,12 +5,14 @@
 //! what was sent in [`state`], and a local fake provider in [`sandbox`].
 //! The library never prints; the binary's [`cli`] renders results and maps errors to exit codes.
 
+pub mod apply;
 pub mod cli;
 pub mod diagnostic;
 pub mod error;
 pub mod expand;
 pub mod load;
 pub mod model;
+pub mod plan;
 pub mod nxcc;
 pub mod sandbox;
 pub mod state;

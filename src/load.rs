@@ -111,7 +111,9 @@ impl SourceText {
 
     /// A diagnostic at `position` in this file, with the line shown under it.
     pub fn diagnostic(&self, position: Position, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::at(&self.name, position, message).with_source_line(self.line(position.line))
+        // A blank line (the only one of an empty file) shows nothing worth a snippet.
+        let line = self.line(position.line).filter(|line| !line.trim().is_empty());
+        Diagnostic::at(&self.name, position, message).with_source_line(line)
     }
 }
 
@@ -140,6 +142,16 @@ impl Document {
                 None => return Position::new(1, 1),
             }
         }
+    }
+
+    /// The deepest value that starts at `position`, as a JSON pointer.
+    pub fn pointer_at(&self, position: Position) -> Option<String> {
+        self.values
+            .iter()
+            .filter(|(_, at)| **at == position)
+            .map(|(pointer, _)| pointer)
+            .max_by_key(|pointer| pointer.len())
+            .cloned()
     }
 
     /// Where the key of the mapping entry at `pointer` starts (its value when it has no key).
@@ -199,13 +211,26 @@ pub fn load(path: &Path) -> Result<Document, Diagnostic> {
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => {
-            let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
-            let position = position_after(valid);
+            let bytes = err.as_bytes();
+            let valid_up_to = err.utf8_error().valid_up_to();
+            let position = position_after(&bytes[..valid_up_to]);
+            // The line as far as it can be shown, with U+FFFD where the bytes are not UTF-8.
+            let line_start = bytes[..valid_up_to]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1);
+            let line_end = bytes[valid_up_to..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(bytes.len(), |i| valid_up_to + i);
+            let line = String::from_utf8_lossy(&bytes[line_start..line_end]);
+            let line = line.trim_start_matches(BOM).trim_end_matches('\r');
             return Err(Diagnostic::at(
                 &name,
                 position,
                 "the file is not UTF-8 text (save it as UTF-8)",
-            ));
+            )
+            .with_source_line(Some(line)));
         }
     };
     let source = Arc::new(SourceText::new(path.to_owned(), text));
@@ -252,16 +277,7 @@ pub fn parse(source: Arc<SourceText>) -> Result<Document, Diagnostic> {
     {
         return Err(empty_file(&source, Position::new(1, 1)));
     }
-    let mut alias_limits = serde_saphyr::options::AliasLimits::default();
-    alias_limits.max_total_replayed_events = MAX_ALIAS_EVENTS;
-    let options = serde_saphyr::options! {
-        strict_booleans: true,
-        leading_zero_numbers_as_strings: true,
-        underscored_numbers_as_strings: true,
-        with_snippet: false,
-        alias_limits: alias_limits,
-    };
-    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options)
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, yaml_options())
         .map_err(|err| yaml_error(&source, &err))?;
     if matches!(root.value, Node::Null) {
         // `---`, `~` or `null` alone: as good as empty, and "expected a mapping, found null"
@@ -277,6 +293,27 @@ pub fn parse(source: Arc<SourceText>) -> Result<Document, Diagnostic> {
     let mut pointer = String::new();
     document.value = flatten(root, &mut pointer, &mut document.values, &mut document.keys);
     Ok(document)
+}
+
+/// Deserializes the file straight into `T`. For the rare problem only the Rust types catch,
+/// after the schema passed: serde-saphyr knows where in the file it is.
+pub fn parse_as<T: de::DeserializeOwned>(source: &SourceText) -> Result<T, Diagnostic> {
+    serde_saphyr::from_str_with_options(&source.text, yaml_options())
+        .map_err(|err| yaml_error(source, &err))
+}
+
+/// `yes`, `017` and `1_000` stay strings (YAML 1.1 would make them a boolean and numbers, which
+/// surprises people writing names and numbers); aliases are bounded (see [`MAX_ALIAS_EVENTS`]).
+fn yaml_options() -> serde_saphyr::Options {
+    let mut alias_limits = serde_saphyr::options::AliasLimits::default();
+    alias_limits.max_total_replayed_events = MAX_ALIAS_EVENTS;
+    serde_saphyr::options! {
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+        underscored_numbers_as_strings: true,
+        with_snippet: false,
+        alias_limits: alias_limits,
+    }
 }
 
 fn empty_file(source: &SourceText, position: Position) -> Diagnostic {
@@ -356,6 +393,26 @@ fn yaml_message(
         E::NonFiniteFloat { value, .. } => format!("`{value}` is not a finite number"),
         E::Eof { .. } => "the file ends in the middle of a value".to_owned(),
         E::ExternalMessage { msg, .. } => return parser_message(source, msg, position),
+        // What the Rust types reject (see `parse_as`): the YAML is fine, the value is not.
+        E::SerdeInvalidType {
+            unexpected,
+            expected,
+            ..
+        }
+        | E::SerdeInvalidValue {
+            unexpected,
+            expected,
+            ..
+        } => return (position, format!("expected {expected}, found {unexpected}")),
+        E::Message { msg, .. } => return (position, msg.clone()),
+        E::InvalidScalar { ty, .. } => {
+            let expected = match *ty {
+                "i64" => format!("a whole number from {} to {}", i64::MIN, i64::MAX),
+                "u64" => format!("a whole number from 0 to {}", u64::MAX),
+                other => other.to_owned(),
+            };
+            return (position, format!("expected {expected}"));
+        }
         other => {
             let text = other.to_string();
             let first = text.lines().next().unwrap_or("invalid YAML").trim();

@@ -87,11 +87,11 @@ pub struct TaskSpec {
     #[schemars(length(min = 1), example = &"NX09445G000025")]
     pub agent_group_no: String,
 
-    /// Call rate, at most two decimal places.
+    /// The call rate, with at most two decimal places, e.g. `1.25`.
     #[schemars(range(min = 0.0), example = 1.0)]
     pub predict_call_rate: f64,
 
-    /// Agent call rate, at most one decimal place.
+    /// The agent call rate, with at most one decimal place, e.g. `1.5`.
     #[schemars(range(min = 0.0), example = 1.0)]
     pub ratio_call_rate: f64,
 
@@ -200,6 +200,7 @@ impl JsonSchema for PhoneLiteral {
         json_schema!({
             "description": "A phone number; quote it to keep a leading `+` or `0`.",
             "type": ["string", "integer"],
+            "minimum": 0,
             "examples": ["+852 3575 7581"]
         })
     }
@@ -370,8 +371,22 @@ pub fn expected_values<T: ApiEnum>() -> String {
 
 /// The draft-07 JSON Schema of campaign files, as `campaignctl schema` prints it.
 pub fn campaign_schema() -> Schema {
-    let settings = schemars::generate::SchemaSettings::draft07();
+    let settings = schemars::generate::SchemaSettings::draft07()
+        .with_transform(schemars::transform::RecursiveTransform(unwrap_description));
     settings.into_generator().into_root_schema_for::<Campaign>()
+}
+
+/// Doc comments are wrapped at 100 columns; editors show descriptions as flowing text, where
+/// those line breaks would land mid-sentence. Joins the lines of each paragraph.
+fn unwrap_description(schema: &mut Schema) {
+    let Some(serde_json::Value::String(description)) = schema.get_mut("description") else {
+        return;
+    };
+    let paragraphs: Vec<String> = description
+        .split("\n\n")
+        .map(|paragraph| paragraph.lines().map(str::trim).collect::<Vec<_>>().join(" "))
+        .collect();
+    *description = paragraphs.join("\n\n");
 }
 
 #[cfg(test)]
@@ -387,6 +402,15 @@ mod tests {
         assert_eq!(StartupType::Immediate.code(), 3);
         let err = serde_json::from_value::<StartupType>(serde_json::json!(4)).unwrap_err();
         assert!(err.to_string().contains("none, manual, scheduled, immediate, 0, 1, 2, 3"));
+    }
+
+    #[test]
+    fn descriptions_are_unwrapped_paragraphs() {
+        let schema = serde_json::to_value(campaign_schema()).unwrap();
+        let name = &schema["properties"]["name"]["description"];
+        assert!(name.as_str().unwrap().contains("files. Every number"), "{name}");
+        let text = schema.to_string();
+        assert!(!text.contains("\\n"), "a description keeps a line break: {text}");
     }
 
     #[test]

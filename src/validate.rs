@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::types::JsonType;
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
@@ -63,15 +64,32 @@ pub fn check(paths: &[PathBuf]) -> Checked {
 pub fn check_file(path: &Path) -> Result<LoadedCampaign, Vec<Diagnostic>> {
     let document = load::load(path).map_err(|d| vec![d])?;
     let mut problems = schema_problems(&document);
-    let schema_valid = problems.is_empty();
     meaning_problems(&document, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
-    debug_assert!(schema_valid);
-    match serde_json::from_value(document.value.clone()) {
+    let check = schema_check();
+    let mut typed = document.value.clone();
+    whole_numbers_as_integers(&check.schema, &check.schema, &mut typed);
+    match serde_json::from_value(typed) {
         Ok(campaign) => Ok(LoadedCampaign { document, campaign }),
-        Err(err) => Err(vec![document.diagnostic("", err.to_string())]),
+        Err(err) => Err(vec![unreadable(&document, &err)]),
+    }
+}
+
+/// A file the schema accepts but the types do not, such as an integer too large for
+/// `startCount`. serde_json's error has no position; serde-saphyr, reading the text, has one.
+fn unreadable(document: &Document, err: &serde_json::Error) -> Diagnostic {
+    match load::parse_as::<Campaign>(&document.source) {
+        Err(mut diagnostic) => {
+            let pointer = diagnostic.position.and_then(|at| document.pointer_at(at));
+            if let Some(pointer) = pointer {
+                diagnostic.message = format!("{}{}", field_prefix(&pointer), diagnostic.message);
+                diagnostic.pointer = Some(pointer);
+            }
+            diagnostic
+        }
+        Ok(_) => document.diagnostic("", format!("cannot read the campaign: {err}")),
     }
 }
 
@@ -109,83 +127,165 @@ fn describe(
 ) {
     let pointer = error.instance_path().as_str();
     let instance = document.value.pointer(pointer).unwrap_or(&Value::Null);
+    let prefix = field_prefix(pointer);
     let message = match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let allowed = allowed_keys(schema, &document.value, pointer);
             for key in unexpected {
                 let key_pointer = format!("{pointer}/{}", escape_pointer(key));
                 let at = document.key_position(&key_pointer);
-                let message = format!("unknown key `{key}`; allowed keys: {}", allowed.join(", "));
+                let mut message = format!("unknown key `{key}`");
+                if let Some(near) = nearest_key(key, &allowed) {
+                    message.push_str(&format!(" (did you mean `{near}`?)"));
+                }
+                message.push_str(&format!("; allowed keys: {}", allowed.join(", ")));
                 out.push(document.source.diagnostic(at, message).with_pointer(key_pointer));
             }
             return;
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
-            if let Some(branch) = source_branch(instance) {
-                if let Some(errors) = context.get(branch) {
-                    for error in errors {
-                        describe(document, schema, error, out);
-                    }
-                    return;
+            if let Some(errors) = intended_branch(instance, context) {
+                for error in errors {
+                    describe(document, schema, error, out);
                 }
+                return;
             }
-            if instance.is_object() {
-                "a number source needs one of the keys `phones`, `csv` or `file`".to_owned()
-            } else {
-                format!(
-                    "expected a number source (a mapping with `phones`, `csv` or `file`), found {}",
+            match instance.as_object() {
+                Some(object) => {
+                    let found: Vec<String> = object.keys().map(|k| format!("`{k}`")).collect();
+                    format!(
+                        "{prefix}a number source needs one of the keys `phones`, `csv` or \
+                         `file`; found {}",
+                        found.join(", ")
+                    )
+                }
+                None => format!(
+                    "{prefix}expected a number source (a mapping with `phones`, `csv` or \
+                     `file`), found {}",
                     describe_value(instance)
-                )
+                ),
             }
         }
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
-            let within = if pointer.is_empty() {
-                "the campaign".to_owned()
-            } else {
-                format!("`{}`", pointer.rsplit('/').next().unwrap_or(pointer))
-            };
-            format!("missing required key `{name}` in {within}")
+            let message = format!("missing required key `{name}` in {}", place(pointer));
+            // At the key that opens the mapping: its first entry's line would suggest that
+            // entry is wrong.
+            let at = document.key_position(pointer);
+            out.push(document.source.diagnostic(at, message).with_pointer(pointer));
+            return;
         }
+        ValidationErrorKind::Type { kind } if pointer.is_empty() => format!(
+            "a campaign file is a mapping with `name`, `task` and `numbers`; found {}",
+            describe_value(instance)
+        ),
         ValidationErrorKind::Type { kind } => {
-            let expected = match kind {
-                TypeKind::Single(t) => article(&t.to_string()),
-                TypeKind::Multiple(set) => {
-                    let names: Vec<String> = set.iter().map(|t| t.to_string()).collect();
-                    names.join(" or ")
-                }
+            let mut expected: Vec<JsonType> = match kind {
+                TypeKind::Single(t) => vec![*t],
+                TypeKind::Multiple(set) => set.iter().collect(),
             };
-            format!(
-                "{}expected {expected}, found {}",
-                field_prefix(pointer),
+            // `null` is what leaving an optional key out means; nobody writes it on purpose.
+            if expected.len() > 1 {
+                expected.retain(|t| *t != JsonType::Null);
+            }
+            expected.sort_by_key(|t| TYPE_ORDER.iter().position(|o| o == t));
+            let names: Vec<&str> = expected.iter().copied().map(type_name).collect();
+            let hint = if expected == [JsonType::String]
+                && (instance.is_number() || instance.is_boolean())
+            {
+                "; quote it to keep it text"
+            } else {
+                ""
+            };
+            let message = format!(
+                "{prefix}expected {}, found {}{hint}",
+                one_of(&names),
                 describe_value(instance)
-            )
+            );
+            // An empty value stands right after its key's colon; the key is where to look.
+            let at = if instance.is_null() {
+                document.key_position(pointer)
+            } else {
+                document.position(pointer)
+            };
+            out.push(document.source.diagnostic(at, message).with_pointer(pointer));
+            return;
         }
         ValidationErrorKind::Enum { options } => {
             let valid: Vec<String> = options
                 .as_array()
                 .map(|values| values.iter().map(plain).collect())
                 .unwrap_or_default();
-            format!(
-                "{}unknown value {}; expected one of: {}",
-                field_prefix(pointer),
-                describe_value(instance),
-                valid.join(", ")
-            )
+            let found = match instance {
+                Value::String(_) => describe_value(instance),
+                other => plain(other),
+            };
+            format!("{prefix}unknown value {found}; expected one of: {}", valid.join(", "))
         }
+        // An empty name breaks the pattern too; the length message says it better.
+        ValidationErrorKind::Pattern { .. } if pointer == "/name" && instance == "" => return,
         ValidationErrorKind::Pattern { pattern } if pointer == "/name" => format!(
             "campaign name {} must be lowercase letters, digits and dashes, starting with a \
              letter or digit (pattern {pattern})",
             describe_value(instance)
         ),
-        ValidationErrorKind::PropertyNames { .. } => format!(
-            "{}names must be letters, digits and `_`, not starting with a digit, so templates \
-             can use them",
-            field_prefix(pointer)
+        ValidationErrorKind::PropertyNames { error } => {
+            let key = error.instance().as_str().unwrap_or_default();
+            let key_pointer = format!("{pointer}/{}", escape_pointer(key));
+            let message = format!(
+                "{prefix}name `{key}` must be letters, digits and `_`, not starting with a \
+                 digit, so templates can use it"
+            );
+            let at = document.key_position(&key_pointer);
+            out.push(document.source.diagnostic(at, message).with_pointer(key_pointer));
+            return;
+        }
+        ValidationErrorKind::MinLength { limit: 1 } => format!("{prefix}must not be empty"),
+        ValidationErrorKind::MinLength { limit } => {
+            format!("{prefix}must be at least {limit} characters long")
+        }
+        ValidationErrorKind::MaxLength { limit } => format!(
+            "{prefix}must be at most {limit} {}, found {}",
+            if *limit == 1 { "character" } else { "characters" },
+            describe_value(instance)
         ),
-        _ => format!("{}{error}", field_prefix(pointer)),
+        ValidationErrorKind::MinItems { limit: 1 } => {
+            format!("{prefix}the list is empty; give at least one entry")
+        }
+        ValidationErrorKind::MinItems { limit } => {
+            format!("{prefix}give at least {limit} entries")
+        }
+        ValidationErrorKind::Minimum { limit } => {
+            format!("{prefix}must be at least {limit}, found {}", plain(instance))
+        }
+        _ => format!("{prefix}{error}"),
     };
     out.push(document.diagnostic(pointer, message));
+}
+
+/// The errors of the `anyOf` branch the user meant, when that can be told: a number source
+/// names its form by its key (`phones`, `csv`, `file`), and an optional value (`anyOf` with
+/// `null`) only has one branch that is not `null`.
+fn intended_branch<'a, 'e>(
+    instance: &Value,
+    context: &'a [Vec<jsonschema::ValidationError<'e>>],
+) -> Option<&'a [jsonschema::ValidationError<'e>]> {
+    if let Some(branch) = source_branch(instance) {
+        if context.len() == NumberSource::DISCRIMINATORS.len() {
+            return context.get(branch).map(Vec::as_slice);
+        }
+    }
+    let wants_null = |errors: &Vec<jsonschema::ValidationError<'_>>| {
+        matches!(
+            errors.as_slice(),
+            [only] if matches!(only.kind(), ValidationErrorKind::Type { kind: TypeKind::Single(JsonType::Null) })
+        )
+    };
+    let mut others = context.iter().filter(|errors| !wants_null(errors));
+    match (others.next(), others.next()) {
+        (Some(only), None) if context.len() > 1 => Some(only.as_slice()),
+        _ => None,
+    }
 }
 
 /// Which branch of a number source's `anyOf` the user meant, by the key that names the form.
@@ -196,13 +296,49 @@ fn source_branch(instance: &Value) -> Option<usize> {
         .position(|key| object.contains_key(*key))
 }
 
+/// The allowed key a mistyped one most likely meant: same letters in another case, or at most
+/// two edits away.
+fn nearest_key<'a>(key: &str, allowed: &'a [String]) -> Option<&'a str> {
+    let lower = key.to_lowercase();
+    allowed
+        .iter()
+        .map(|candidate| (edit_distance(&lower, &candidate.to_lowercase()), candidate))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.as_str())
+}
+
+/// Levenshtein distance, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// The keys the schema allows at `pointer`, for "unknown key" messages.
 fn allowed_keys(schema: &Value, root: &Value, pointer: &str) -> Vec<String> {
-    let mut node = schema;
+    schema_at(schema, root, pointer)
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The schema that applies to the value at `pointer`, following `$ref`s and picking the
+/// `anyOf` branch the value meant.
+fn schema_at<'a>(schema: &'a Value, root: &Value, pointer: &str) -> &'a Value {
+    let mut node = select(schema, schema, root);
     let mut instance = root;
-    let segments = pointer.split('/').skip(1).map(unescape_pointer);
-    for segment in segments {
-        node = resolve(schema, node);
+    for segment in pointer.split('/').skip(1).map(unescape_pointer) {
         instance = match instance {
             Value::Object(map) => map.get(&segment).unwrap_or(&Value::Null),
             Value::Array(items) => segment
@@ -212,21 +348,37 @@ fn allowed_keys(schema: &Value, root: &Value, pointer: &str) -> Vec<String> {
                 .unwrap_or(&Value::Null),
             _ => &Value::Null,
         };
-        node = node
-            .get("properties")
-            .and_then(|p| p.get(&segment))
-            .or_else(|| node.get("items"))
-            .unwrap_or(&Value::Null);
-        node = resolve(schema, node);
-        if let (Some(branches), Some(branch)) = (node.get("anyOf"), source_branch(instance)) {
-            node = resolve(schema, branches.get(branch).unwrap_or(&Value::Null));
+        node = select(schema, child_schema(node, &segment), instance);
+    }
+    node
+}
+
+/// The schema of a child of a value that `node` describes: a property, an additional property
+/// or a list item.
+fn child_schema<'a>(node: &'a Value, segment: &str) -> &'a Value {
+    node.get("properties")
+        .and_then(|p| p.get(segment))
+        .or_else(|| node.get("additionalProperties").filter(|a| a.is_object()))
+        .or_else(|| node.get("items"))
+        .unwrap_or(&Value::Null)
+}
+
+/// `node` with its `$ref`s followed and, for an `anyOf`, the branch `instance` meant.
+fn select<'a>(schema: &'a Value, node: &'a Value, instance: &Value) -> &'a Value {
+    let node = resolve(schema, node);
+    let Some(branches) = node.get("anyOf").and_then(Value::as_array) else {
+        return node;
+    };
+    if let Some(branch) = source_branch(instance) {
+        if branches.len() == NumberSource::DISCRIMINATORS.len() {
+            return resolve(schema, &branches[branch]);
         }
     }
-    let node = resolve(schema, node);
-    node.get("properties")
-        .and_then(Value::as_object)
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default()
+    let mut others = branches.iter().filter(|b| b.get("type") != Some(&Value::from("null")));
+    match (others.next(), others.next()) {
+        (Some(only), None) => resolve(schema, only),
+        _ => node,
+    }
 }
 
 /// Follows a local `$ref` such as `#/definitions/TaskSpec`, also when wrapped in a one-item
@@ -247,29 +399,135 @@ fn resolve<'a>(schema: &'a Value, mut node: &'a Value) -> &'a Value {
     }
 }
 
-fn field_prefix(pointer: &str) -> String {
-    match pointer.rsplit('/').next() {
-        Some(field) if !field.is_empty() && field.parse::<usize>().is_err() => {
-            format!("`{}`: ", unescape_pointer(field))
-        }
-        _ => String::new(),
-    }
-}
-
-fn article(noun: &str) -> String {
-    match noun.chars().next() {
-        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {noun}"),
-        _ => format!("a {noun}"),
-    }
-}
-
-/// A value as a message quotes it: strings in quotes, containers by kind.
-fn describe_value(value: &Value) -> String {
+/// JSON Schema counts `2.0` as an integer, and so do editors; serde wants `2`. Rewrites whole
+/// numbers written with a decimal point where the schema expects an integer, so that what the
+/// schema accepts also deserializes. Free-form values (`vars`, `matrix`) keep their `2.0`.
+fn whole_numbers_as_integers(schema: &Value, node: &Value, value: &mut Value) {
+    let node = select(schema, node, value);
     match value {
-        Value::Null => "nothing (null)".to_owned(),
-        Value::Bool(b) => format!("boolean {b}"),
-        Value::Number(n) if n.is_f64() => format!("number {n}"),
-        Value::Number(n) => format!("integer {n}"),
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                whole_numbers_as_integers(schema, child_schema(node, key), child);
+            }
+        }
+        Value::Array(items) => {
+            for child in items.iter_mut() {
+                whole_numbers_as_integers(schema, child_schema(node, ""), child);
+            }
+        }
+        Value::Number(number) if number.is_f64() && wants_integer(node) => {
+            if let Some(integer) = number.as_f64().and_then(whole_number) {
+                *value = integer;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether `node` accepts integers but not other numbers: `"type": "integer"`, or an `enum`
+/// of integers (such as `dispatchType`'s 0, 1, 2).
+fn wants_integer(node: &Value) -> bool {
+    let types: Vec<&str> = match node.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let integer_enum = node
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|options| options.iter().any(|o| o.is_i64() || o.is_u64()));
+    (types.contains(&"integer") && !types.contains(&"number")) || integer_enum
+}
+
+/// `value` as a JSON integer, when it is a whole number that fits one.
+fn whole_number(value: f64) -> Option<Value> {
+    // 2^63 and 2^64 are exact in f64, so these bounds are exact too.
+    const I64_END: f64 = 9_223_372_036_854_775_808.0;
+    const U64_END: f64 = 18_446_744_073_709_551_616.0;
+    if value.fract() != 0.0 {
+        return None;
+    }
+    if (-I64_END..I64_END).contains(&value) {
+        // Exact: whole and in range.
+        #[allow(clippy::cast_possible_truncation)]
+        return Some(Value::from(value as i64));
+    }
+    if (0.0..U64_END).contains(&value) {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        return Some(Value::from(value as u64));
+    }
+    None
+}
+
+/// How a message names the place at `pointer`: `the campaign`, `` `task` ``, or
+/// `` entry 2 of `numbers` ``.
+fn place(pointer: &str) -> String {
+    let mut segments = pointer.rsplit('/');
+    match (segments.next(), segments.next()) {
+        (None | Some(""), _) => "the campaign".to_owned(),
+        (Some(last), parent) => match last.parse::<usize>() {
+            Ok(index) => match parent.filter(|p| !p.is_empty()) {
+                Some(parent) => format!("entry {} of `{}`", index + 1, unescape_pointer(parent)),
+                None => format!("entry {}", index + 1),
+            },
+            Err(_) => format!("`{}`", unescape_pointer(last)),
+        },
+    }
+}
+
+/// `` `field`: `` in front of a message about the value at `pointer`; nothing at the root.
+fn field_prefix(pointer: &str) -> String {
+    if pointer.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", place(pointer))
+    }
+}
+
+/// The order types are listed in, most likely meant first.
+const TYPE_ORDER: [JsonType; 7] = [
+    JsonType::String,
+    JsonType::Integer,
+    JsonType::Number,
+    JsonType::Boolean,
+    JsonType::Array,
+    JsonType::Object,
+    JsonType::Null,
+];
+
+/// A JSON type as a person editing YAML calls it.
+fn type_name(json_type: JsonType) -> &'static str {
+    match json_type {
+        JsonType::Array => "a list",
+        JsonType::Boolean => "true or false",
+        JsonType::Integer => "a whole number",
+        JsonType::Null => "nothing",
+        JsonType::Number => "a number",
+        JsonType::Object => "a mapping",
+        JsonType::String => "a string",
+    }
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn one_of(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [only] => (*only).to_owned(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// A value as a message quotes it: strings in quotes (long ones cut short), containers by kind.
+fn describe_value(value: &Value) -> String {
+    const SHOWN_CHARS: usize = 40;
+    match value {
+        Value::Null => "nothing".to_owned(),
+        Value::Bool(b) => format!("{b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) if s.chars().count() > SHOWN_CHARS => {
+            let start: String = s.chars().take(SHOWN_CHARS).collect();
+            format!("\"{start}…\"")
+        }
         Value::String(s) => format!("\"{s}\""),
         Value::Array(_) => "a list".to_owned(),
         Value::Object(_) => "a mapping".to_owned(),
@@ -304,11 +562,17 @@ fn meaning_problems(document: &Document, out: &mut Vec<Diagnostic>) {
     }
     if let Some(country) = value.pointer("/task/country").and_then(Value::as_str) {
         if !template::is_template(country) && !phone::is_known_region(country) {
+            // The one everybody writes: the United Kingdom's ISO code is GB.
+            let hint = if country.eq_ignore_ascii_case("uk") {
+                "; the United Kingdom is GB"
+            } else {
+                ""
+            };
             out.push(document.diagnostic(
                 "/task/country",
                 format!(
                     "`country`: \"{country}\" is not a known two-letter country code (ISO \
-                     3166-1, e.g. HK, US, GB)"
+                     3166-1, e.g. HK, US, GB){hint}"
                 ),
             ));
         }
@@ -400,15 +664,20 @@ fn check_source_paths(document: &Document, out: &mut Vec<Diagnostic>) {
                 let Some(path) = source.get(key).and_then(Value::as_str) else {
                     continue;
                 };
-                if template::is_template(path) || base.join(path).is_file() {
+                let resolved = base.join(path);
+                if template::is_template(path) || resolved.is_file() {
                     continue;
                 }
+                let problem = if resolved.is_dir() { "is a folder" } else { "not found" };
+                // Relative to the campaign file, which is not always where the user stands.
+                let looked_for = if resolved.as_path() == Path::new(path) {
+                    String::new()
+                } else {
+                    format!(" (looked for {})", load::display(&resolved))
+                };
                 out.push(document.diagnostic(
                     &format!("/{list}/{index}/{key}"),
-                    format!(
-                        "`{key}`: file \"{path}\" not found (looked for {})",
-                        load::display(&base.join(path))
-                    ),
+                    format!("`{key}`: file \"{path}\" {problem}{looked_for}"),
                 ));
             }
         }

@@ -1,8 +1,11 @@
 //! The command line: argument definitions, one file per command, and the only place that prints.
 
+mod apply;
+mod plan;
 mod render;
 mod sandbox;
 mod schema;
+mod state;
 mod validate;
 
 use std::ffi::OsString;
@@ -55,6 +58,14 @@ pub enum Command {
     Schema,
     /// Print the createandcall bodies the files describe, before any state is consulted.
     Render(render::RenderArgs),
+    /// Show what would be sent: the tasks in the files minus what state says was sent.
+    Plan(plan::PlanArgs),
+    /// Send a plan: a saved plan file exactly as reviewed, or the files' plan after you
+    /// confirm. Every request is recorded before it leaves; an unknown outcome holds the task
+    /// in doubt and it is never sent again automatically.
+    Apply(apply::ApplyArgs),
+    /// Inspect what was sent, resolve tasks in doubt, forget orphaned tasks.
+    State(state::StateArgs),
     /// Run a local fake NXCC server that checks signatures and records tasks.
     Sandbox(sandbox::SandboxArgs),
 }
@@ -88,6 +99,9 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Schema => schema::run(),
         Command::Render(args) => render::run(&cli.global, args),
+        Command::Plan(args) => plan::run(&cli.global, args),
+        Command::Apply(args) => apply::run(&cli.global, args),
+        Command::State(args) => state::run(&cli.global, args),
         Command::Sandbox(args) => sandbox::run(&cli.global, args),
     }
 }
@@ -102,4 +116,48 @@ fn report(err: &Error) {
         other => format!("error: {other}\n"),
     };
     let _ = stderr.write_all(text.as_bytes());
+}
+
+/// The checked and expanded campaigns under `paths`, with every file they were made from.
+struct Desired {
+    campaigns: Vec<crate::expand::ExpandedCampaign>,
+    inputs: Vec<PathBuf>,
+}
+
+/// Checks and expands the campaigns under `paths`; any problem anywhere fails the whole run,
+/// since a plan of half the files would hide the other half's problems.
+fn expand_paths(paths: &[PathBuf]) -> Result<Desired, Error> {
+    let checked = crate::validate::check(paths);
+    if !checked.diagnostics.is_empty() {
+        return Err(Error::Invalid(checked.diagnostics));
+    }
+    if checked.campaigns.is_empty() {
+        return Err(Error::msg(format!(
+            "no campaign files (*.campaign.yaml, *.campaign.yml) found under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let (campaigns, diagnostics) = crate::expand::expand_all(&checked.campaigns);
+    if !diagnostics.is_empty() {
+        return Err(Error::Invalid(diagnostics));
+    }
+    let inputs = campaigns
+        .iter()
+        .flat_map(|c| c.inputs.iter().cloned())
+        .collect();
+    Ok(Desired { campaigns, inputs })
+}
+
+/// The plan of `campaigns` against the current state.
+fn compute_plan(
+    campaigns: Vec<crate::expand::ExpandedCampaign>,
+    store: &mut crate::state::Store,
+) -> Result<crate::plan::Plan, Error> {
+    let names: Vec<String> = campaigns.iter().map(|c| c.name.clone()).collect();
+    let snapshot = store.snapshot(names.iter().map(String::as_str))?;
+    Ok(crate::plan::plan(campaigns, &snapshot))
 }

@@ -1,8 +1,13 @@
-//! `campaignctl render` (being built: see issue 3).
+//! `campaignctl render`: the createandcall bodies the campaign files describe, as JSON.
 
+use std::io::Write;
 use std::path::PathBuf;
 
-use crate::error::Error;
+use serde::Serialize;
+
+use crate::diagnostic::{self, Format};
+use crate::error::{EXIT_ERROR, EXIT_OK, Error};
+use crate::nxcc::CreateAndCall;
 
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
@@ -11,6 +16,39 @@ pub struct RenderArgs {
     pub paths: Vec<PathBuf>,
 }
 
-pub fn run(_global: &super::GlobalArgs, _args: RenderArgs) -> Result<i32, Error> {
-    Err(Error::msg("render: not built yet"))
+/// One task of the output.
+#[derive(Serialize)]
+struct RenderedTask<'a> {
+    campaign: &'a str,
+    file: &'a str,
+    /// Exactly the body apply would send (apply sends it compact; this is pretty-printed).
+    body: &'a CreateAndCall,
+}
+
+pub fn run(_global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, Error> {
+    let expanded = crate::expand::check_and_expand(&args.paths);
+    if !expanded.diagnostics.is_empty() {
+        let text = diagnostic::render(&expanded.diagnostics, Format::Human, expanded.files_checked);
+        let _ = write!(anstream::stderr(), "{text}");
+        return Ok(EXIT_ERROR);
+    }
+    let tasks: Vec<RenderedTask<'_>> = expanded
+        .campaigns
+        .iter()
+        .flat_map(|campaign| {
+            campaign.tasks.iter().map(|task| RenderedTask {
+                campaign: &campaign.name,
+                file: &campaign.file,
+                body: &task.body,
+            })
+        })
+        .collect();
+    // A million numbers make a large document: write it through a buffer, not a String.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut stdout, &tasks)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(stdout))
+        .and_then(|()| stdout.flush())
+        .map_err(|err| Error::msg(format!("cannot write to stdout: {err}")))?;
+    Ok(EXIT_OK)
 }

@@ -11,15 +11,16 @@ pub struct ValidateArgs {
     #[arg(value_name = "PATH", default_value = crate::load::DEFAULT_PATH)]
     pub paths: Vec<PathBuf>,
 
-    /// How to report problems: `human` (PATH:LINE:COLUMN: error: ...), `json` (like
-    /// `terraform validate -json`) or `github` (Actions annotations).
+    /// How to report problems.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
 
+/// Checks the files and expands them too (without printing the bodies): a bad number or an
+/// undefined template variable makes a campaign invalid just as a schema error does.
 pub fn run(_global: &super::GlobalArgs, args: ValidateArgs) -> Result<i32, Error> {
-    let checked = crate::validate::check(&args.paths);
-    let text = diagnostic::render(&checked.diagnostics, args.format, checked.files_checked);
+    let expanded = crate::expand::check_and_expand(&args.paths);
+    let text = diagnostic::render(&expanded.diagnostics, args.format, expanded.files_checked);
     print!("{text}");
-    Ok(if checked.diagnostics.is_empty() { EXIT_OK } else { EXIT_ERROR })
+    Ok(if expanded.diagnostics.is_empty() { EXIT_OK } else { EXIT_ERROR })
 }

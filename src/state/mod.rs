@@ -578,7 +578,9 @@ fn journal(tx: &rusqlite::Transaction, attempt_id: i64, event: &str, detail: &st
 
 /// Now, as RFC 3339 UTC.
 pub fn now() -> String {
-    time::OffsetDateTime::now_utc()
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }

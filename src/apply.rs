@@ -1,0 +1,279 @@
+//! Applying: sending planned requests, each recorded in state before it leaves and after it
+//! comes back, so that no crash, retry or re-run can send a number twice.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use crate::error::Error;
+use crate::nxcc::{Client, CreateAndCall, Outcome};
+use crate::plan::saved::SavedRequest;
+use crate::plan::{Action, Plan};
+use crate::state::{Recorded, Status, Store};
+
+/// Default number of requests in flight at once.
+pub const DEFAULT_PARALLELISM: usize = 4;
+/// Default request rate limit, per second: the provider documents none, so stay gentle.
+pub const DEFAULT_RATE: f64 = 10.0;
+
+/// One request to send.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub campaign: String,
+    pub base_name: String,
+    pub body: CreateAndCall,
+    /// The body serialized once: these bytes are signed and sent.
+    pub body_text: String,
+}
+
+impl Request {
+    /// The requests of a freshly computed plan, in plan order.
+    pub fn from_plan(plan: &Plan) -> Result<Vec<Request>, Error> {
+        plan.changes
+            .iter()
+            .filter(|c| c.action == Action::Create)
+            .filter_map(|change| Some((change, change.body.as_ref()?)))
+            .map(|(change, body)| {
+                Ok(Request {
+                    campaign: change.campaign.clone(),
+                    base_name: change.base_name.clone(),
+                    body_text: serde_json::to_string(body)
+                        .map_err(|err| Error::msg(err.to_string()))?,
+                    body: body.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// A request of a saved plan: its body text is sent exactly as saved.
+    pub fn from_saved(saved: &SavedRequest) -> Result<Request, Error> {
+        Ok(Request {
+            campaign: saved.campaign.clone(),
+            base_name: saved.base_name.clone(),
+            body: saved.parsed_body()?,
+            body_text: saved.body.clone(),
+        })
+    }
+}
+
+/// How a request ended, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskOutcome {
+    Created { req_id: Option<String> },
+    /// The provider refused it (or it never left): nothing was created, the numbers are free.
+    Rejected { code: Option<i64>, message: String },
+    /// The outcome is unknown: the numbers stay blocked until `state resolve`.
+    InDoubt { reason: String },
+    /// Not sent: stopped by Ctrl-C, or state refused to record it.
+    NotStarted { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskReport {
+    pub campaign: String,
+    pub task_name: String,
+    pub numbers: usize,
+    pub outcome: TaskOutcome,
+}
+
+/// Told as requests leave and come back; the command line prints from it.
+pub trait Observer: Sync {
+    fn sending(&self, request: &Request);
+    fn finished(&self, report: &TaskReport);
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub parallelism: usize,
+    /// Requests per second at most; 0 for no limit.
+    pub rate: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            parallelism: DEFAULT_PARALLELISM,
+            rate: DEFAULT_RATE,
+        }
+    }
+}
+
+/// Sends `requests` with at most `options.parallelism` in flight. For each: the intent is
+/// committed to `store`, the signed request sent, the outcome committed. Once `stop` is set no
+/// new request starts; those in flight finish and are recorded.
+pub async fn run(
+    store: &mut Store,
+    client: &Client,
+    requests: Vec<Request>,
+    options: &Options,
+    observer: &dyn Observer,
+    stop: &AtomicBool,
+) -> Vec<TaskReport> {
+    let store = Mutex::new(store);
+    let pacer = Pacer::new(options.rate);
+    let sends = requests.into_iter().map(|request| {
+        let store = &store;
+        let pacer = &pacer;
+        async move {
+            if !stop.load(Ordering::SeqCst) {
+                pacer.wait().await;
+            }
+            if stop.load(Ordering::SeqCst) {
+                return report(&request, TaskOutcome::NotStarted {
+                    reason: "stopped before sending (interrupted)".to_owned(),
+                });
+            }
+            let intent = lock(store).record_intent(&request.campaign, &request.base_name, &request.body);
+            let attempt_id = match intent {
+                Ok(id) => id,
+                Err(err) => {
+                    let outcome = TaskOutcome::NotStarted {
+                        reason: err.to_string(),
+                    };
+                    let report = report(&request, outcome);
+                    observer.finished(&report);
+                    return report;
+                }
+            };
+            observer.sending(&request);
+            let outcome = client.create_and_call(&request.body_text).await;
+            let (recorded, task_outcome) = classify(outcome);
+            let task_outcome = match lock(store).record_outcome(attempt_id, &recorded) {
+                Ok(()) => task_outcome,
+                // The attempt stays `sending`, which every later run reads as in doubt.
+                Err(err) => TaskOutcome::InDoubt {
+                    reason: format!("the outcome ({task_outcome:?}) could not be recorded: {err}"),
+                },
+            };
+            let report = report(&request, task_outcome);
+            observer.finished(&report);
+            report
+        }
+    });
+    futures_util::stream::iter(sends)
+        .buffer_unordered(options.parallelism.max(1))
+        .collect()
+        .await
+}
+
+fn lock<'a, 'b>(store: &'a Mutex<&'b mut Store>) -> std::sync::MutexGuard<'a, &'b mut Store> {
+    // A panic while holding the store cannot leave it half-written: SQLite rolls back.
+    store.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn report(request: &Request, outcome: TaskOutcome) -> TaskReport {
+    TaskReport {
+        campaign: request.campaign.clone(),
+        task_name: request.body.task_name.clone(),
+        numbers: request.body.call_list.len(),
+        outcome,
+    }
+}
+
+/// What to record for a provider outcome, and what to tell the user.
+fn classify(outcome: Outcome) -> (Recorded, TaskOutcome) {
+    match outcome {
+        Outcome::Created { req_id, msg } => (
+            Recorded {
+                status: Status::Created,
+                req_id: req_id.clone(),
+                code: Some(0),
+                message: msg,
+            },
+            TaskOutcome::Created { req_id },
+        ),
+        Outcome::Rejected { code, msg, req_id } => {
+            let message = msg.unwrap_or_else(|| "no message".to_owned());
+            (
+                Recorded {
+                    status: Status::Rejected,
+                    req_id,
+                    code: Some(code),
+                    message: Some(message.clone()),
+                },
+                TaskOutcome::Rejected {
+                    code: Some(code),
+                    message,
+                },
+            )
+        }
+        Outcome::NotSent { reason } => (
+            Recorded {
+                status: Status::Rejected,
+                req_id: None,
+                code: None,
+                message: Some(format!("not sent: {reason}")),
+            },
+            TaskOutcome::Rejected {
+                code: None,
+                message: format!("not sent: {reason}"),
+            },
+        ),
+        Outcome::Unknown { reason, req_id } => (
+            Recorded {
+                status: Status::InDoubt,
+                req_id,
+                code: None,
+                message: Some(reason.clone()),
+            },
+            TaskOutcome::InDoubt { reason },
+        ),
+    }
+}
+
+/// Spaces request starts evenly to stay under a rate.
+struct Pacer {
+    interval: Option<tokio::sync::Mutex<tokio::time::Interval>>,
+}
+
+impl Pacer {
+    fn new(rate: f64) -> Pacer {
+        let interval = (rate > 0.0 && rate.is_finite()).then(|| {
+            let mut interval = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tokio::sync::Mutex::new(interval)
+        });
+        Pacer { interval }
+    }
+
+    async fn wait(&self) {
+        if let Some(interval) = &self.interval {
+            interval.lock().await.tick().await;
+        }
+    }
+}
+
+/// The counts of an apply, for its closing line and exit code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub created: usize,
+    pub numbers_created: usize,
+    pub rejected: usize,
+    pub in_doubt: usize,
+    pub not_started: usize,
+}
+
+impl Summary {
+    pub fn of(reports: &[TaskReport]) -> Summary {
+        let mut summary = Summary::default();
+        for report in reports {
+            match report.outcome {
+                TaskOutcome::Created { .. } => {
+                    summary.created += 1;
+                    summary.numbers_created += report.numbers;
+                }
+                TaskOutcome::Rejected { .. } => summary.rejected += 1,
+                TaskOutcome::InDoubt { .. } => summary.in_doubt += 1,
+                TaskOutcome::NotStarted { .. } => summary.not_started += 1,
+            }
+        }
+        summary
+    }
+
+    /// Whether everything that was to be sent was created.
+    pub fn is_success(&self) -> bool {
+        self.rejected == 0 && self.in_doubt == 0 && self.not_started == 0
+    }
+}

@@ -1,0 +1,173 @@
+//! `campaignctl state`: inspect what was sent, and repair it where a person must decide.
+
+use std::fmt::Write as _;
+
+use crate::error::{EXIT_OK, Error};
+use crate::state::{Attempt, StateLock, Store};
+
+#[derive(Debug, clap::Args)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    pub command: StateCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum StateCommand {
+    /// List every task sent, with its outcome.
+    List,
+    /// Show one task: settings, outcome, provider answer and numbers.
+    Show(TaskArg),
+    /// Decide a task in doubt: the provider did (`--created`) or did not (`--not-created`)
+    /// create it. Check the NXCC console or call records first: marking a created task as not
+    /// created makes its numbers dialable again.
+    Resolve(ResolveArgs),
+    /// Hide an orphaned task (no longer in the files) from plans. Its numbers stay recorded
+    /// as sent and are never dialed again by this campaign.
+    Forget(TaskArg),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TaskArg {
+    /// The task as `CAMPAIGN/TASK NAME`, e.g. "spring-renewal/renewal-2026Q2-north #2".
+    #[arg(value_name = "CAMPAIGN/TASK")]
+    pub task: String,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("decision").required(true).args(["created", "not_created"])))]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    pub task: TaskArg,
+    /// The provider created the task: its numbers stay sent.
+    #[arg(long)]
+    pub created: bool,
+    /// The provider did not create the task: its numbers may be planned again.
+    #[arg(long)]
+    pub not_created: bool,
+}
+
+pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, Error> {
+    match args.command {
+        StateCommand::List => {
+            let store = open_existing(global)?;
+            print!("{}", render_list(&store.attempts()?));
+        }
+        StateCommand::Show(task) => {
+            let store = open_existing(global)?;
+            let attempt = find(&store, &task.task)?;
+            print!("{}", render_show(&store, &attempt, global.show_numbers)?);
+        }
+        StateCommand::Resolve(args) => {
+            let _lock = StateLock::acquire(&global.state)?;
+            let mut store = open_existing(global)?;
+            let attempt = find(&store, &args.task.task)?;
+            store.resolve(&attempt, args.created)?;
+            let verdict = if args.created {
+                "created: its numbers stay sent"
+            } else {
+                "not created: its numbers can be planned again"
+            };
+            println!("Resolved {}/\"{}\" as {verdict}.", attempt.campaign, attempt.task_name);
+        }
+        StateCommand::Forget(task) => {
+            let _lock = StateLock::acquire(&global.state)?;
+            let mut store = open_existing(global)?;
+            let attempt = find(&store, &task.task)?;
+            store.forget(&attempt)?;
+            println!(
+                "Forgot {}/\"{}\"; its numbers stay recorded as sent.",
+                attempt.campaign, attempt.base_name
+            );
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn open_existing(global: &super::GlobalArgs) -> Result<Store, Error> {
+    if !global.state.exists() {
+        return Err(Error::msg(format!(
+            "no state file at {}: nothing was applied yet (or pass --state PATH)",
+            global.state.display()
+        )));
+    }
+    Store::open(&global.state)
+}
+
+fn find(store: &Store, spec: &str) -> Result<Attempt, Error> {
+    let Some((campaign, task)) = spec.split_once('/') else {
+        return Err(Error::msg(format!(
+            "expected CAMPAIGN/TASK NAME, got \"{spec}\" (see `campaignctl state list`)"
+        )));
+    };
+    store.find(campaign, task)?.ok_or_else(|| {
+        Error::msg(format!(
+            "no task \"{task}\" in campaign {campaign} in state (see `campaignctl state list`)"
+        ))
+    })
+}
+
+fn render_list(attempts: &[Attempt]) -> String {
+    if attempts.is_empty() {
+        return "State holds no tasks yet.\n".to_owned();
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<9} {:>8}  {:<20}  TASK", "STATUS", "NUMBERS", "UPDATED");
+    for a in attempts {
+        let mut status = a.status.as_str().to_owned();
+        if a.forgotten {
+            status.push('*');
+        }
+        let _ = writeln!(
+            out,
+            "{status:<9} {:>8}  {:<20}  {}/\"{}\"",
+            a.number_count, a.updated_at, a.campaign, a.task_name
+        );
+    }
+    if attempts.iter().any(|a| a.forgotten) {
+        let _ = writeln!(out, "(* forgotten: hidden from plans, numbers still count as sent)");
+    }
+    out
+}
+
+fn render_show(store: &Store, attempt: &Attempt, show_numbers: bool) -> Result<String, Error> {
+    let mut out = String::new();
+    let _ = writeln!(out, "campaign:   {}", attempt.campaign);
+    let _ = writeln!(out, "task:       {}", attempt.task_name);
+    if attempt.base_name != attempt.task_name {
+        let _ = writeln!(out, "follow-up of: {}", attempt.base_name);
+    }
+    let _ = writeln!(out, "status:     {}", attempt.status.as_str());
+    let optional = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let _ = writeln!(out, "reqId:      {}", optional(&attempt.req_id));
+    let _ = writeln!(
+        out,
+        "answer:     {}",
+        match (attempt.code, &attempt.message) {
+            (Some(code), Some(msg)) => format!("code {code}: {msg}"),
+            (Some(code), None) => format!("code {code}"),
+            (None, Some(msg)) => msg.clone(),
+            (None, None) => "-".to_owned(),
+        }
+    );
+    let _ = writeln!(out, "sent at:    {}", attempt.created_at);
+    let _ = writeln!(out, "updated at: {}", attempt.updated_at);
+    let _ = writeln!(
+        out,
+        "settings:   {}",
+        serde_json::to_string(&attempt.settings).unwrap_or_default()
+    );
+    let numbers = store.numbers(attempt.id)?;
+    let _ = writeln!(out, "numbers:    {}", attempt.number_count);
+    for (order_id, phone) in &numbers {
+        let phone = if show_numbers {
+            format!("+{phone}")
+        } else {
+            super::plan::mask(phone)
+        };
+        let _ = writeln!(out, "  {order_id}  {phone}");
+    }
+    if numbers.is_empty() && attempt.number_count > 0 {
+        let _ = writeln!(out, "  (not kept: the task was not created, so they were freed)");
+    }
+    Ok(out)
+}

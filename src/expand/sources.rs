@@ -1,0 +1,589 @@
+//! Number sources: numbers written in the campaign file, CSV files and text files, read a
+//! batch of rows at a time with the position of every value, so that a file of a million
+//! numbers is streamed rather than held whole, and every problem names its line.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufRead, BufReader, ErrorKind, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::diagnostic::{Diagnostic, Position};
+use crate::load::SourceText;
+
+/// Rows per batch: large enough that spreading a batch over the cores pays, small enough
+/// that two batches (one being read, one being normalized) take a few megabytes.
+pub const BATCH_ROWS: usize = 16 * 1024;
+
+/// At most this many problems are listed per source; the rest are counted in one line.
+pub const MAX_PROBLEMS: usize = 20;
+
+/// Rows read from a source. Every row has the same fields (one for inline numbers and text
+/// files, the header's columns for CSV), stored back to back in one string.
+#[derive(Debug)]
+pub struct Batch {
+    text: String,
+    ends: Vec<usize>,
+    positions: Vec<Position>,
+    width: usize,
+    phone: usize,
+}
+
+impl Batch {
+    /// An empty batch for rows of `width` fields whose number is field `phone`.
+    pub fn new(width: usize, phone: usize) -> Self {
+        Batch {
+            text: String::new(),
+            ends: Vec::new(),
+            positions: Vec::new(),
+            width,
+            phone,
+        }
+    }
+
+    /// An empty batch for the same kind of rows.
+    pub fn empty_like(&self) -> Self {
+        Batch::new(self.width, self.phone)
+    }
+
+    pub fn len(&self) -> usize {
+        self.positions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.positions.clear();
+    }
+
+    /// Field `column` of row `row`.
+    pub fn field(&self, row: usize, column: usize) -> &str {
+        let index = row * self.width + column;
+        let start = index.checked_sub(1).map_or(0, |previous| self.ends[previous]);
+        &self.text[start..self.ends[index]]
+    }
+
+    /// The fields of row `row`, in column order.
+    pub fn fields(&self, row: usize) -> impl Iterator<Item = &str> {
+        (0..self.width).map(move |column| self.field(row, column))
+    }
+
+    /// The phone number of row `row`, as written.
+    pub fn phone(&self, row: usize) -> &str {
+        self.field(row, self.phone)
+    }
+
+    /// Where the phone number of row `row` stands in its file.
+    pub fn position(&self, row: usize) -> Position {
+        self.positions[row]
+    }
+
+    fn is_full(&self) -> bool {
+        self.len() >= BATCH_ROWS
+    }
+
+    fn push<'a>(&mut self, fields: impl IntoIterator<Item = &'a str>, position: Position) {
+        for field in fields {
+            self.text.push_str(field);
+            self.ends.push(self.text.len());
+        }
+        self.positions.push(position);
+    }
+}
+
+/// Problems found in one source, at most [`MAX_PROBLEMS`] of them listed.
+#[derive(Debug)]
+pub struct Problems {
+    /// The file as diagnostics name it.
+    file: String,
+    /// The campaign file's text, when the source is written in it (for snippets).
+    source: Option<Arc<SourceText>>,
+    listed: Vec<Diagnostic>,
+    omitted: usize,
+}
+
+impl Problems {
+    /// Problems of a data file.
+    pub fn in_file(file: &str) -> Self {
+        Problems {
+            file: file.to_owned(),
+            source: None,
+            listed: Vec::new(),
+            omitted: 0,
+        }
+    }
+
+    /// Problems of numbers written in the campaign file.
+    pub fn in_campaign_file(source: &Arc<SourceText>) -> Self {
+        Problems {
+            source: Some(Arc::clone(source)),
+            ..Problems::in_file(&source.name)
+        }
+    }
+
+    pub fn push(&mut self, position: Position, message: impl Into<String>) {
+        if self.listed.len() >= MAX_PROBLEMS {
+            self.omitted += 1;
+            return;
+        }
+        let diagnostic = match &self.source {
+            Some(source) => source.diagnostic(position, message),
+            None => Diagnostic::at(&self.file, position, message),
+        };
+        self.listed.push(diagnostic);
+    }
+
+    /// Another list for the same source, such as its invalid numbers beside its unreadable
+    /// rows.
+    pub fn sibling(&self) -> Self {
+        Problems {
+            file: self.file.clone(),
+            source: self.source.clone(),
+            listed: Vec::new(),
+            omitted: 0,
+        }
+    }
+
+    /// The file the problems are in, as diagnostics name it.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// A problem with the file as a whole; reading it stops.
+    fn push_file(&mut self, message: impl Into<String>) {
+        self.listed.push(Diagnostic::file(&self.file, message));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.listed.is_empty()
+    }
+
+    /// The listed problems, and one more line counting those left out.
+    pub fn into_diagnostics(mut self) -> Vec<Diagnostic> {
+        if self.omitted > 0 {
+            let more = if self.omitted == 1 { "problem" } else { "problems" };
+            self.listed.push(Diagnostic::file(
+                &self.file,
+                format!(
+                    "{} more {more} in this source not shown (the first {MAX_PROBLEMS} are)",
+                    self.omitted
+                ),
+            ));
+        }
+        self.listed
+    }
+}
+
+/// Why a source could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The file does not exist.
+    NotFound,
+    /// A problem about the source as the campaign file names it (unreadable, empty, no such
+    /// column), reported at the source in the campaign file.
+    Source(String),
+    /// A problem at a place in the data file itself.
+    InFile(Diagnostic),
+}
+
+/// A source being read.
+pub enum Reader {
+    /// Numbers written in the campaign file, each with its position there.
+    Inline {
+        numbers: std::vec::IntoIter<(String, Position)>,
+    },
+    Csv(CsvReader),
+    Text(TextReader),
+}
+
+impl Reader {
+    /// The reader of numbers written in the campaign file.
+    pub fn inline(numbers: Vec<(String, Position)>) -> (Reader, Batch) {
+        let reader = Reader::Inline {
+            numbers: numbers.into_iter(),
+        };
+        (reader, Batch::new(1, 0))
+    }
+
+    /// Reads rows into `batch` until it is full or the source ends; `false` once nothing is
+    /// left. Rows that cannot be read are reported to `problems` and skipped.
+    pub fn fill(&mut self, batch: &mut Batch, problems: &mut Problems) -> bool {
+        match self {
+            Reader::Inline { numbers } => {
+                for (number, position) in numbers.by_ref() {
+                    batch.push([number.as_str()], position);
+                    if batch.is_full() {
+                        return true;
+                    }
+                }
+                false
+            }
+            Reader::Csv(reader) => reader.fill(batch, problems),
+            Reader::Text(reader) => reader.fill(batch, problems),
+        }
+    }
+}
+
+/// A CSV file with a header row.
+pub struct CsvReader {
+    reader: csv::Reader<LineIndex<File>>,
+    record: csv::ByteRecord,
+    width: usize,
+}
+
+/// The header of a CSV file, its columns trimmed of surrounding spaces.
+pub type Header = Arc<[String]>;
+
+impl CsvReader {
+    /// Opens a CSV file and reads its header. `path` is where the file is, `file` how
+    /// diagnostics name it.
+    pub fn open(path: &Path, file: &str, delimiter: u8) -> Result<(CsvReader, Header), OpenError> {
+        let handle = open_file(path, file)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .trim(csv::Trim::Headers)
+            .buffer_capacity(64 * 1024)
+            .from_reader(LineIndex::new(handle));
+        let header = reader
+            .byte_headers()
+            .map_err(|err| OpenError::Source(format!("cannot read {file}: {err}")))?;
+        if header.iter().all(<[u8]>::is_empty) {
+            return Err(OpenError::Source(format!(
+                "{file} has no header row; a CSV source starts with a row naming its columns"
+            )));
+        }
+        let mut names = Vec::with_capacity(header.len());
+        for (index, name) in header.iter().enumerate() {
+            let line = header.position().map_or(1, |p| p.line() as usize);
+            match std::str::from_utf8(name) {
+                Ok(name) => names.push(name.to_owned()),
+                Err(_) => {
+                    return Err(OpenError::InFile(Diagnostic::at(
+                        file,
+                        Position::new(line, index + 1),
+                        "the header is not UTF-8 text (save the file as UTF-8)",
+                    )));
+                }
+            }
+        }
+        let reader = CsvReader {
+            reader,
+            record: csv::ByteRecord::new(),
+            width: names.len(),
+        };
+        Ok((reader, names.into()))
+    }
+
+    /// Fields per row: the header's.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    fn fill(&mut self, batch: &mut Batch, problems: &mut Problems) -> bool {
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(err) => match err.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        pos,
+                        expected_len,
+                        len,
+                    } => {
+                        let start = pos.as_ref().map_or(0, csv::Position::byte);
+                        let line = self.reader.get_mut().line_at(start);
+                        let (len, expected) = (*len as usize, *expected_len as usize);
+                        problems.push(
+                            Position::new(line, len.min(expected) + 1),
+                            format!(
+                                "this row has {len} {}, the header has {expected}; quote fields \
+                                 that contain the delimiter",
+                                if len == 1 { "field" } else { "fields" }
+                            ),
+                        );
+                        continue;
+                    }
+                    _ => {
+                        problems.push_file(format!("cannot read: {err}"));
+                        return false;
+                    }
+                },
+            }
+            let start = self.record.position().map_or(0, csv::Position::byte);
+            let line = self.reader.get_mut().line_at(start);
+            match utf8_fields(&self.record) {
+                Ok(fields) => batch.push(fields, Position::new(line, batch.phone + 1)),
+                Err(column) => problems.push(
+                    Position::new(line, column + 1),
+                    "this field is not UTF-8 text (save the file as UTF-8)",
+                ),
+            }
+            if batch.is_full() {
+                return true;
+            }
+        }
+    }
+}
+
+/// Line numbers of CSV records. The csv crate counts a record's line from where it started
+/// reading it, before skipping blank lines and the `\n` of a `\r\n`, so its lines are off
+/// after either; this reader notes where each line with content starts as the bytes pass.
+struct LineIndex<R> {
+    inner: R,
+    /// Bytes read so far.
+    offset: u64,
+    /// Lines begun so far.
+    line: usize,
+    /// Whether the next byte starts a line.
+    at_line_start: bool,
+    /// Offset and number of each line that starts with content, not yet asked about.
+    starts: VecDeque<(u64, usize)>,
+}
+
+impl<R> LineIndex<R> {
+    fn new(inner: R) -> Self {
+        LineIndex {
+            inner,
+            offset: 0,
+            line: 1,
+            at_line_start: true,
+            starts: VecDeque::new(),
+        }
+    }
+
+    /// The line of the first content at or after byte `start`, where csv began reading a
+    /// record: only blank lines and line breaks can stand between the two. Asked in
+    /// increasing order, so the lines before are forgotten.
+    fn line_at(&mut self, start: u64) -> usize {
+        while self.starts.front().is_some_and(|&(offset, _)| offset < start) {
+            self.starts.pop_front();
+        }
+        self.starts.front().map_or(self.line, |&(_, line)| line)
+    }
+}
+
+impl<R: Read> Read for LineIndex<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        let bytes = &buf[..read];
+        let mut pending = false;
+        // Notes where the line that begins at `from` has its first content; a line may
+        // begin with `\r`s (csv reads a lone `\r` as a line break too).
+        let mut note = |from: usize, line: usize, starts: &mut VecDeque<(u64, usize)>| {
+            let rest = &bytes[from..];
+            match rest.iter().position(|&byte| byte != b'\r') {
+                Some(i) if rest[i] != b'\n' => starts.push_back((self.offset + (from + i) as u64, line)),
+                Some(_) => {}
+                None => pending = true,
+            }
+        };
+        if self.at_line_start {
+            note(0, self.line, &mut self.starts);
+        }
+        for newline in memchr::memchr_iter(b'\n', bytes) {
+            self.line += 1;
+            note(newline + 1, self.line, &mut self.starts);
+        }
+        self.at_line_start = pending;
+        self.offset += read as u64;
+        Ok(read)
+    }
+}
+
+/// The fields of a record as text, or the index of the first field that is not UTF-8.
+fn utf8_fields(record: &csv::ByteRecord) -> Result<impl Iterator<Item = &str>, usize> {
+    // One check over the whole row: the fields are stored back to back.
+    if let Err(err) = std::str::from_utf8(record.as_slice()) {
+        let mut end = 0;
+        let bad = record
+            .iter()
+            .position(|field| {
+                end += field.len();
+                end > err.valid_up_to()
+            })
+            .unwrap_or(0);
+        return Err(bad);
+    }
+    Ok(record
+        .iter()
+        .map(|field| std::str::from_utf8(field).unwrap_or_default()))
+}
+
+/// A text file with one number per line.
+pub struct TextReader {
+    reader: BufReader<File>,
+    line: Vec<u8>,
+    number: usize,
+}
+
+impl TextReader {
+    pub fn open(path: &Path, file: &str) -> Result<TextReader, OpenError> {
+        Ok(TextReader {
+            reader: BufReader::with_capacity(64 * 1024, open_file(path, file)?),
+            line: Vec::new(),
+            number: 0,
+        })
+    }
+
+    /// Lines hold one number each; blank lines and everything after `#` are skipped.
+    fn fill(&mut self, batch: &mut Batch, problems: &mut Problems) -> bool {
+        loop {
+            self.line.clear();
+            match self.reader.read_until(b'\n', &mut self.line) {
+                Ok(0) => return false,
+                Ok(_) => self.number += 1,
+                Err(err) => {
+                    problems.push_file(format!("cannot read: {err}"));
+                    return false;
+                }
+            }
+            let mut bytes = self.line.as_slice();
+            if self.number == 1 {
+                bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+            }
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                problems.push(
+                    Position::new(self.number, 1),
+                    "this line is not UTF-8 text (save the file as UTF-8)",
+                );
+                continue;
+            };
+            let content = text.split('#').next().unwrap_or_default();
+            let number = content.trim();
+            if number.is_empty() {
+                continue;
+            }
+            let indent = content.len() - content.trim_start().len();
+            let column = content[..indent].chars().count() + 1;
+            batch.push([number], Position::new(self.number, column));
+            if batch.is_full() {
+                return true;
+            }
+        }
+    }
+}
+
+fn open_file(path: &Path, file: &str) -> Result<File, OpenError> {
+    File::open(path).map_err(|err| match err.kind() {
+        ErrorKind::NotFound => OpenError::NotFound,
+        _ => OpenError::Source(format!("cannot read {file}: {err}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, content: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        (dir, path)
+    }
+
+    fn rows(reader: &mut Reader, batch: &mut Batch, problems: &mut Problems) -> Vec<(String, Position)> {
+        let mut out = Vec::new();
+        loop {
+            let more = reader.fill(batch, problems);
+            out.extend((0..batch.len()).map(|row| (batch.phone(row).to_owned(), batch.position(row))));
+            batch.clear();
+            if !more {
+                return out;
+            }
+        }
+    }
+
+    #[test]
+    fn csv_rows_have_lines_and_field_numbers() {
+        let (_dir, path) = write(
+            "a.csv",
+            "\u{feff}id , phone\n1,+44 7700 900100\n2\n\n3,\"07700\n900102\"\n4,07700 900103,x\n5,07700 900104\n"
+                .as_bytes(),
+        );
+        let (csv, header) = CsvReader::open(&path, "a.csv", b',').unwrap();
+        assert_eq!(&header[..], ["id".to_owned(), "phone".to_owned()]);
+        let mut batch = Batch::new(csv.width(), 1);
+        let mut problems = Problems::in_file("a.csv");
+        let got = rows(&mut Reader::Csv(csv), &mut batch, &mut problems);
+        assert_eq!(
+            got,
+            vec![
+                ("+44 7700 900100".to_owned(), Position::new(2, 2)),
+                ("07700\n900102".to_owned(), Position::new(5, 2)),
+                ("07700 900104".to_owned(), Position::new(8, 2)),
+            ]
+        );
+        let problems = problems.into_diagnostics();
+        assert_eq!(problems.len(), 2);
+        assert_eq!(problems[0].location(), "a.csv:3:2");
+        assert!(problems[0].message.contains("this row has 1 field, the header has 2"));
+        assert_eq!(problems[1].location(), "a.csv:7:3");
+    }
+
+    #[test]
+    fn csv_fields_must_be_utf8() {
+        let (_dir, path) = write("b.csv", b"phone;name\n07700 900100;\xff\xfe\n");
+        let (csv, _) = CsvReader::open(&path, "b.csv", b';').unwrap();
+        let mut batch = Batch::new(csv.width(), 0);
+        let mut problems = Problems::in_file("b.csv");
+        assert!(rows(&mut Reader::Csv(csv), &mut batch, &mut problems).is_empty());
+        assert_eq!(problems.into_diagnostics()[0].location(), "b.csv:2:2");
+    }
+
+    #[test]
+    fn empty_csv_has_no_header() {
+        let (_dir, path) = write("c.csv", b"");
+        assert!(matches!(CsvReader::open(&path, "c.csv", b','), Err(OpenError::Source(m)) if m.contains("no header")));
+        let missing = path.with_file_name("missing.csv");
+        assert!(matches!(CsvReader::open(&missing, "m.csv", b','), Err(OpenError::NotFound)));
+    }
+
+    #[test]
+    fn text_files_skip_blanks_and_comments() {
+        let (_dir, path) = write(
+            "n.txt",
+            b"\xef\xbb\xbf# numbers\n07700 900100\r\n\n   +44 7700 900101  # the office\n\xff\n",
+        );
+        let mut reader = Reader::Text(TextReader::open(&path, "n.txt").unwrap());
+        let mut batch = Batch::new(1, 0);
+        let mut problems = Problems::in_file("n.txt");
+        let got = rows(&mut reader, &mut batch, &mut problems);
+        assert_eq!(
+            got,
+            vec![
+                ("07700 900100".to_owned(), Position::new(2, 1)),
+                ("+44 7700 900101".to_owned(), Position::new(4, 4)),
+            ]
+        );
+        assert_eq!(problems.into_diagnostics()[0].location(), "n.txt:5:1");
+    }
+
+    #[test]
+    fn batches_fill_up_and_continue() {
+        let numbers: Vec<(String, Position)> =
+            (0..BATCH_ROWS + 5).map(|i| (i.to_string(), Position::new(i + 1, 1))).collect();
+        let (mut reader, mut batch) = Reader::inline(numbers);
+        let mut problems = Problems::in_file("x");
+        assert!(reader.fill(&mut batch, &mut problems));
+        assert_eq!(batch.len(), BATCH_ROWS);
+        batch.clear();
+        assert!(!reader.fill(&mut batch, &mut problems));
+        assert_eq!(batch.len(), 5);
+        assert_eq!(batch.phone(4), (BATCH_ROWS + 4).to_string());
+    }
+
+    #[test]
+    fn problems_are_capped() {
+        let mut problems = Problems::in_file("x.csv");
+        for line in 0..MAX_PROBLEMS + 3 {
+            problems.push(Position::new(line + 1, 1), "bad");
+        }
+        let listed = problems.into_diagnostics();
+        assert_eq!(listed.len(), MAX_PROBLEMS + 1);
+        assert!(listed[MAX_PROBLEMS].message.starts_with("3 more problems"));
+    }
+}

@@ -1,0 +1,278 @@
+//! Planning: the tasks the files describe, minus what state says was already sent, is what
+//! would be sent. A pure function: no I/O, so every rule of product.md's plan table is a unit
+//! test away.
+
+pub mod saved;
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::expand::ExpandedCampaign;
+use crate::nxcc::CreateAndCall;
+use crate::state::{Attempt, CampaignState, Snapshot, StateIdentity, settings_of};
+
+/// What a plan does with one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Send a createandcall request (a first task or a follow-up holding only new numbers).
+    Create,
+    /// Everything in the task was already sent.
+    NoOp,
+    /// In state, no longer in the files: reported, nothing sent.
+    Orphaned,
+    /// Sent with an unknown outcome: its numbers are blocked until `state resolve`.
+    InDoubt,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::NoOp => "no-op",
+            Action::Orphaned => "orphaned",
+            Action::InDoubt => "in-doubt",
+        }
+    }
+}
+
+/// A setting that differs from what the task was last sent with. A created task cannot be
+/// edited through the API, so the change applies to follow-up tasks only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SettingChange {
+    pub field: String,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// One line of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    pub action: Action,
+    pub campaign: String,
+    /// The task name in the files: the task's identity.
+    pub base_name: String,
+    /// The name sent (or recorded): `base_name`, or `"{base_name} #N"` for a follow-up.
+    pub task_name: String,
+    /// Create: numbers to dial. No-op and orphaned: numbers already sent. In doubt: numbers
+    /// blocked.
+    pub number_count: usize,
+    /// Create: whether this is a follow-up of a task sent before.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub follow_up: bool,
+    /// Numbers of the task in the files that were already sent, and are left out.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub already_sent: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub settings_changed: Vec<SettingChange>,
+    /// In state: the attempt this change is about (in doubt, orphaned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt_id: Option<i64>,
+    /// Create: the exact body to send.
+    #[serde(skip)]
+    pub body: Option<CreateAndCall>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Per campaign: what expansion dropped, for the reader of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignSummary {
+    pub name: String,
+    pub file: String,
+    pub duplicates_dropped: usize,
+    pub excluded: usize,
+}
+
+/// What would be sent, against which state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub state: StateIdentity,
+    pub campaigns: Vec<CampaignSummary>,
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    pub fn creates(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.action == Action::Create)
+    }
+
+    pub fn numbers_to_dial(&self) -> usize {
+        self.creates().map(|c| c.number_count).sum()
+    }
+
+    /// Whether applying would send anything (`--detailed-exitcode` exits 2 then).
+    pub fn has_changes(&self) -> bool {
+        self.creates().next().is_some()
+    }
+
+    pub fn count(&self, action: Action) -> usize {
+        self.changes.iter().filter(|c| c.action == action).count()
+    }
+}
+
+/// Computes the plan for `campaigns` against `snapshot`.
+///
+/// Takes the expansion by value: the numbers of a create move into its body instead of being
+/// copied, which matters for campaigns of a million numbers.
+pub fn plan(campaigns: Vec<ExpandedCampaign>, snapshot: &Snapshot) -> Plan {
+    let empty = CampaignState::default();
+    let mut plan = Plan {
+        state: snapshot.identity.clone(),
+        campaigns: Vec::with_capacity(campaigns.len()),
+        changes: Vec::new(),
+    };
+    for campaign in campaigns {
+        let state = snapshot.campaigns.get(&campaign.name).unwrap_or(&empty);
+        plan.campaigns.push(CampaignSummary {
+            name: campaign.name.clone(),
+            file: campaign.file.clone(),
+            duplicates_dropped: campaign.duplicates_dropped,
+            excluded: campaign.excluded,
+        });
+        plan_campaign(campaign, state, &mut plan.changes);
+    }
+    plan
+}
+
+fn plan_campaign(campaign: ExpandedCampaign, state: &CampaignState, out: &mut Vec<Change>) {
+    let live: Vec<&Attempt> = state.attempts.iter().filter(|a| a.status.is_live()).collect();
+    // Names a new task may not take: every live attempt's, and every task name in the files.
+    let mut names_taken: HashSet<String> = live.iter().map(|a| a.task_name.clone()).collect();
+    names_taken.extend(campaign.tasks.iter().map(|t| t.body.task_name.clone()));
+    let mut bases_in_files = HashSet::new();
+
+    for task in campaign.tasks {
+        let mut body = task.body;
+        let base_name = body.task_name.clone();
+        bases_in_files.insert(base_name.clone());
+        let sent_before: Vec<&Attempt> = live
+            .iter()
+            .copied()
+            .filter(|a| a.base_name == base_name)
+            .collect();
+        out.extend(sent_before.iter().filter(|a| a.status.is_in_doubt()).map(|a| {
+            attempt_change(Action::InDoubt, a)
+        }));
+        let settings_changed = sent_before
+            .last()
+            .map(|last| settings_changes(&last.settings, &settings_of(&body)))
+            .unwrap_or_default();
+
+        let total = body.call_list.len();
+        body.call_list
+            .retain(|item| !state.sent_order_ids.contains(&item.order_id));
+        let already_sent = total - body.call_list.len();
+        let mut change = Change {
+            action: Action::NoOp,
+            campaign: campaign.name.clone(),
+            task_name: base_name.clone(),
+            base_name: base_name.clone(),
+            number_count: already_sent,
+            follow_up: false,
+            already_sent,
+            settings_changed,
+            attempt_id: None,
+            body: None,
+        };
+        if !body.call_list.is_empty() {
+            let follow_up = sent_before
+                .iter()
+                .any(|a| a.task_name == base_name);
+            if follow_up {
+                body.task_name = next_free_name(&base_name, &names_taken);
+                names_taken.insert(body.task_name.clone());
+            }
+            change.action = Action::Create;
+            change.follow_up = follow_up || !sent_before.is_empty();
+            change.task_name = body.task_name.clone();
+            change.number_count = body.call_list.len();
+            change.body = Some(body);
+        }
+        out.push(change);
+    }
+
+    // What state holds and the files no longer describe, grouped by task.
+    let mut orphans: BTreeMap<&str, Vec<&Attempt>> = BTreeMap::new();
+    for attempt in live.iter().filter(|a| !bases_in_files.contains(&a.base_name)) {
+        orphans.entry(&attempt.base_name).or_default().push(attempt);
+    }
+    for attempts in orphans.values() {
+        out.extend(
+            attempts
+                .iter()
+                .filter(|a| a.status.is_in_doubt())
+                .map(|a| attempt_change(Action::InDoubt, a)),
+        );
+        let settled: Vec<&&Attempt> = attempts
+            .iter()
+            .filter(|a| !a.status.is_in_doubt() && !a.forgotten)
+            .collect();
+        if let Some(last) = settled.last() {
+            let mut change = attempt_change(Action::Orphaned, last);
+            change.task_name = last.base_name.clone();
+            change.number_count = settled.iter().map(|a| count(a)).sum();
+            out.push(change);
+        }
+    }
+}
+
+fn attempt_change(action: Action, attempt: &Attempt) -> Change {
+    Change {
+        action,
+        campaign: attempt.campaign.clone(),
+        base_name: attempt.base_name.clone(),
+        task_name: attempt.task_name.clone(),
+        number_count: count(attempt),
+        follow_up: false,
+        already_sent: 0,
+        settings_changed: Vec::new(),
+        attempt_id: Some(attempt.id),
+        body: None,
+    }
+}
+
+fn count(attempt: &Attempt) -> usize {
+    usize::try_from(attempt.number_count).unwrap_or(0)
+}
+
+/// `"{base} #2"`, `#3`, …: the first name not taken.
+fn next_free_name(base: &str, taken: &HashSet<String>) -> String {
+    (2..)
+        .map(|n| format!("{base} #{n}"))
+        .find(|name| !taken.contains(name))
+        .unwrap_or_else(|| base.to_owned())
+}
+
+/// Fields whose value differs between what was sent and what the files say now. The task name
+/// is the task's identity, not a setting, and the numbers are planned separately.
+fn settings_changes(before: &Value, after: &Value) -> Vec<SettingChange> {
+    let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
+        return Vec::new();
+    };
+    let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
+    fields.sort();
+    fields.dedup();
+    fields
+        .into_iter()
+        .filter(|field| field.as_str() != "taskName")
+        .filter_map(|field| {
+            let old = before.get(field).cloned().unwrap_or(Value::Null);
+            let new = after.get(field).cloned().unwrap_or(Value::Null);
+            (old != new).then(|| SettingChange {
+                field: field.clone(),
+                before: old,
+                after: new,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,238 @@
+//! Every row of product.md's plan table, and the invariant that nothing sent is planned again.
+
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::expand::{DesiredTask, ExpandedCampaign};
+use crate::nxcc::CallItem;
+use crate::state::{CampaignState, Snapshot, Status};
+
+fn body(name: &str, numbers: &[u32]) -> CreateAndCall {
+    CreateAndCall {
+        task_name: name.into(),
+        task_desc: None,
+        country: "GB".into(),
+        strategy_name: "Default Strategy".into(),
+        dispatch_type: 0,
+        agent_group_no: "NX1".into(),
+        predict_call_rate: 1.0,
+        ratio_call_rate: 1.0,
+        start_count: 1,
+        startup_type: None,
+        call_list: numbers
+            .iter()
+            .map(|n| CallItem {
+                order_id: format!("ID{n}"),
+                user_phone: format!("447700900{n:03}"),
+                other: String::new(),
+            })
+            .collect(),
+    }
+}
+
+fn campaign(tasks: Vec<CreateAndCall>) -> ExpandedCampaign {
+    ExpandedCampaign {
+        name: "c".into(),
+        file: "c.campaign.yaml".into(),
+        tasks: tasks.into_iter().map(|body| DesiredTask { body }).collect(),
+        duplicates_dropped: 0,
+        excluded: 0,
+        inputs: Vec::new(),
+    }
+}
+
+fn attempt(id: i64, base: &str, name: &str, status: Status, body: &CreateAndCall) -> Attempt {
+    Attempt {
+        id,
+        campaign: "c".into(),
+        base_name: base.into(),
+        task_name: name.into(),
+        settings: settings_of(body),
+        status,
+        number_count: body.call_list.len() as i64,
+        req_id: None,
+        code: None,
+        message: None,
+        forgotten: false,
+        created_at: String::new(),
+        updated_at: String::new(),
+    }
+}
+
+fn snapshot(attempts: Vec<(Attempt, &CreateAndCall)>) -> Snapshot {
+    let mut state = CampaignState::default();
+    for (attempt, body) in attempts {
+        if attempt.status.is_live() {
+            state
+                .sent_order_ids
+                .extend(body.call_list.iter().map(|i| i.order_id.clone()));
+        }
+        state.attempts.push(attempt);
+    }
+    Snapshot {
+        identity: StateIdentity::default(),
+        campaigns: HashMap::from([("c".to_owned(), state)]),
+    }
+}
+
+fn actions(plan: &Plan) -> Vec<(Action, String, usize)> {
+    plan.changes
+        .iter()
+        .map(|c| (c.action, c.task_name.clone(), c.number_count))
+        .collect()
+}
+
+#[test]
+fn a_task_not_in_state_is_created_with_all_its_numbers() {
+    let plan = plan(vec![campaign(vec![body("t", &[1, 2])])], &Snapshot::default());
+    assert_eq!(actions(&plan), [(Action::Create, "t".into(), 2)]);
+    assert!(plan.has_changes());
+}
+
+#[test]
+fn a_task_sent_with_nothing_new_is_a_no_op() {
+    let sent = body("t", &[1, 2]);
+    let state = snapshot(vec![(attempt(1, "t", "t", Status::Created, &sent), &sent)]);
+    let plan = plan(vec![campaign(vec![body("t", &[2, 1])])], &state);
+    assert_eq!(actions(&plan), [(Action::NoOp, "t".into(), 2)]);
+    assert!(!plan.has_changes());
+}
+
+#[test]
+fn new_numbers_become_a_follow_up_holding_only_them() {
+    let sent = body("t", &[1, 2]);
+    let second = body("t #2", &[3]);
+    let state = snapshot(vec![
+        (attempt(1, "t", "t", Status::Created, &sent), &sent),
+        (attempt(2, "t", "t #2", Status::Created, &second), &second),
+    ]);
+    let plan = plan(vec![campaign(vec![body("t", &[1, 2, 3, 4, 5])])], &state);
+    assert_eq!(actions(&plan), [(Action::Create, "t #3".into(), 2)]);
+    let change = &plan.changes[0];
+    assert!(change.follow_up);
+    assert_eq!(change.already_sent, 3);
+    let sent_ids: Vec<_> = change.body.as_ref().unwrap().call_list.iter().map(|i| &i.order_id).collect();
+    assert_eq!(sent_ids, ["ID4", "ID5"]);
+}
+
+#[test]
+fn changed_settings_are_shown_and_ride_on_the_follow_up() {
+    let sent = body("t", &[1]);
+    let state = snapshot(vec![(attempt(1, "t", "t", Status::Created, &sent), &sent)]);
+    let mut changed = body("t", &[1, 2]);
+    changed.predict_call_rate = 1.5;
+    let plan = plan(vec![campaign(vec![changed])], &state);
+    let change = &plan.changes[0];
+    assert_eq!(change.action, Action::Create);
+    assert_eq!(change.settings_changed.len(), 1);
+    assert_eq!(change.settings_changed[0].field, "predictCallRate");
+    assert_eq!(change.body.as_ref().unwrap().predict_call_rate, 1.5);
+}
+
+#[test]
+fn a_task_removed_from_the_files_is_orphaned() {
+    let sent = body("old", &[1]);
+    let state = snapshot(vec![(attempt(1, "old", "old", Status::Created, &sent), &sent)]);
+    let plan = plan(vec![campaign(vec![body("new", &[2])])], &state);
+    assert_eq!(
+        actions(&plan),
+        [(Action::Create, "new".into(), 1), (Action::Orphaned, "old".into(), 1)]
+    );
+}
+
+#[test]
+fn a_forgotten_orphan_is_hidden_but_its_numbers_stay_sent() {
+    let sent = body("old", &[1]);
+    let mut forgotten = attempt(1, "old", "old", Status::Created, &sent);
+    forgotten.forgotten = true;
+    let state = snapshot(vec![(forgotten, &sent)]);
+    let plan = plan(vec![campaign(vec![body("new", &[1, 2])])], &state);
+    assert_eq!(actions(&plan), [(Action::Create, "new".into(), 1)]);
+}
+
+#[test]
+fn in_doubt_blocks_its_numbers() {
+    let sent = body("t", &[1, 2]);
+    let state = snapshot(vec![(attempt(1, "t", "t", Status::InDoubt, &sent), &sent)]);
+    let plan = plan(vec![campaign(vec![body("t", &[1, 2])])], &state);
+    assert_eq!(
+        actions(&plan),
+        [(Action::InDoubt, "t".into(), 2), (Action::NoOp, "t".into(), 2)]
+    );
+    assert!(!plan.has_changes());
+}
+
+#[test]
+fn a_rejected_task_is_planned_again_under_its_own_name() {
+    let sent = body("t", &[1, 2]);
+    let state = snapshot(vec![(attempt(1, "t", "t", Status::Rejected, &sent), &sent)]);
+    let plan = plan(vec![campaign(vec![body("t", &[1, 2])])], &state);
+    assert_eq!(actions(&plan), [(Action::Create, "t".into(), 2)]);
+    assert!(!plan.changes[0].follow_up);
+}
+
+#[test]
+fn a_number_moved_to_another_task_is_not_sent_again() {
+    let sent = body("a", &[1, 2]);
+    let state = snapshot(vec![(attempt(1, "a", "a", Status::Created, &sent), &sent)]);
+    let plan = plan(vec![campaign(vec![body("a", &[1]), body("b", &[2, 3])])], &state);
+    assert_eq!(
+        actions(&plan),
+        [(Action::NoOp, "a".into(), 1), (Action::Create, "b".into(), 1)]
+    );
+}
+
+proptest! {
+    /// Whatever was sent before, a plan never includes a number that state holds as sent, and
+    /// never gives two creates the same name or a name state already holds.
+    #[test]
+    fn nothing_sent_is_planned_again(
+        sent in proptest::collection::vec((0u32..4, proptest::collection::vec(0u32..40, 1..8), 0usize..4), 0..6),
+        desired in proptest::collection::vec(proptest::collection::vec(0u32..40, 1..12), 1..4),
+    ) {
+        let statuses = [Status::Created, Status::Rejected, Status::InDoubt, Status::Sending];
+        let bodies: Vec<(CreateAndCall, Status, String)> = sent
+            .iter()
+            .enumerate()
+            .map(|(i, (task, numbers, status))| {
+                let base = format!("t{task}");
+                let name = format!("{base} #{}", i + 2);
+                (body(&name, numbers), statuses[*status], base)
+            })
+            .collect();
+        let attempts = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, (b, status, base))| (attempt(i as i64, base, &b.task_name, *status, b), b))
+            .collect();
+        let state = snapshot(attempts);
+        let tasks = desired
+            .iter()
+            .enumerate()
+            .map(|(i, numbers)| {
+                let mut numbers = numbers.clone();
+                numbers.sort_unstable();
+                numbers.dedup();
+                body(&format!("t{i}"), &numbers)
+            })
+            .collect();
+        let plan = plan(vec![campaign(tasks)], &state);
+        let sent_ids = &state.campaigns["c"].sent_order_ids;
+        let live_names: Vec<&str> = state.campaigns["c"]
+            .attempts
+            .iter()
+            .filter(|a| a.status.is_live())
+            .map(|a| a.task_name.as_str())
+            .collect();
+        let mut names = std::collections::HashSet::new();
+        for change in plan.creates() {
+            let body = change.body.as_ref().unwrap();
+            prop_assert!(body.call_list.iter().all(|i| !sent_ids.contains(&i.order_id)));
+            prop_assert!(!body.call_list.is_empty());
+            prop_assert!(names.insert(body.task_name.clone()));
+            prop_assert!(!live_names.contains(&body.task_name.as_str()));
+        }
+    }
+}
