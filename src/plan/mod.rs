@@ -157,9 +157,13 @@ fn plan_campaign(campaign: ExpandedCampaign, state: &CampaignState, out: &mut Ve
             .copied()
             .filter(|a| a.base_name == base_name)
             .collect();
-        out.extend(sent_before.iter().filter(|a| a.status.is_in_doubt()).map(|a| {
-            attempt_change(Action::InDoubt, a)
-        }));
+        let in_doubt: Vec<Change> = sent_before
+            .iter()
+            .filter(|a| a.status.is_in_doubt())
+            .map(|a| attempt_change(Action::InDoubt, a))
+            .collect();
+        let any_in_doubt = !in_doubt.is_empty();
+        out.extend(in_doubt);
         let settings_changed = sent_before
             .last()
             .map(|last| settings_changes(&last.settings, &settings_of(&body)))
@@ -181,6 +185,11 @@ fn plan_campaign(campaign: ExpandedCampaign, state: &CampaignState, out: &mut Ve
             attempt_id: None,
             body: None,
         };
+        if body.call_list.is_empty() && any_in_doubt {
+            // The in-doubt line already says what holds these numbers; "no-op" would claim
+            // they were sent.
+            continue;
+        }
         if !body.call_list.is_empty() {
             let follow_up = sent_before
                 .iter()

@@ -1,0 +1,140 @@
+//! Golden tests of every plan rendering a reviewer reads: create, follow-up, settings change,
+//! no-op, orphaned and in doubt, in text, with numbers shown, and as JSON; and the exit codes of
+//! `--detailed-exitcode`. State is built for real, by applying to the sandbox.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use campaignctl::nxcc::Credentials;
+use campaignctl::sandbox::{Fault, Sandbox, SandboxConfig, SandboxHandle};
+
+const CAMPAIGN: &str = "\
+name: renewal
+matrix:
+  region: [north, south]
+task:
+  taskName: \"renewal-{{ region }}\"
+  country: GB
+  strategyName: Default Strategy
+  dispatchType: none
+  agentGroupNo: NX09445G000025
+  predictCallRate: 1.0
+  ratioCallRate: 1.0
+  startCount: 1
+numbers:
+  - csv: \"{{ region }}.csv\"
+    other: \"{{ row.id }}\"
+exclude:
+  - phones: [\"07700 900103\"]
+";
+
+fn write_csv(dir: &Path, region: &str, numbers: &[u32]) {
+    let mut text = String::from("id,phone\n");
+    for n in numbers {
+        text.push_str(&format!("c{n},07700 900{n:03}\n"));
+    }
+    std::fs::write(dir.join(format!("{region}.csv")), text).unwrap();
+}
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("renewal.campaign.yaml"), CAMPAIGN).unwrap();
+    write_csv(dir.path(), "north", &[100, 101, 102, 103, 100]);
+    write_csv(dir.path(), "south", &[200, 201]);
+    dir
+}
+
+fn campaignctl(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_campaignctl"))
+        .current_dir(dir)
+        .args(["--state", "state.db"])
+        .args(args)
+        .env("NXCC_ACCESS_KEY", "plan-test")
+        .env("NXCC_ACCESS_SECRET", "plan-test-secret")
+        .env_remove("NXCC_ENDPOINT")
+        .env_remove("CAMPAIGNCTL_STATE")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+fn start_sandbox(runtime: &tokio::runtime::Runtime, faults: &[&str]) -> SandboxHandle {
+    let faults = faults.iter().map(|f| f.parse::<Fault>().unwrap()).collect();
+    runtime
+        .block_on(Sandbox::start(SandboxConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            credentials: Credentials::new("plan-test", "plan-test-secret"),
+            faults,
+        }))
+        .unwrap()
+}
+
+fn apply(dir: &Path, sandbox: &SandboxHandle) -> (i32, String, String) {
+    let endpoint = sandbox.base_url();
+    campaignctl(
+        dir,
+        &["apply", ".", "--auto-approve", "--rate", "0", "--endpoint", &endpoint],
+    )
+}
+
+#[test]
+fn a_first_plan_creates_every_task() {
+    let dir = setup();
+    let (code, stdout, stderr) = campaignctl(dir.path(), &["plan", "."]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    insta::assert_snapshot!("first_plan", stdout);
+
+    let (_, shown, _) = campaignctl(dir.path(), &["plan", ".", "--show-numbers"]);
+    insta::assert_snapshot!("first_plan_show_numbers", shown);
+
+    let (_, json, _) = campaignctl(dir.path(), &["plan", ".", "--json"]);
+    insta::assert_snapshot!("first_plan_json", json);
+
+    let (code, _, _) = campaignctl(dir.path(), &["plan", ".", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "a plan with changes exits 2 with --detailed-exitcode");
+}
+
+#[test]
+fn later_plans_show_follow_ups_settings_changes_orphans_and_doubt() {
+    let dir = setup();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // The south task's request is recorded by the provider, but its answer is lost.
+    let sandbox = start_sandbox(&runtime, &["2=code:99+record"]);
+    let (code, stdout, _) = apply(dir.path(), &sandbox);
+    assert_eq!(code, 1, "an in-doubt task fails the apply:\n{stdout}");
+    assert!(stdout.contains("IN DOUBT   renewal/\"renewal-south\""), "{stdout}");
+
+    let (code, stdout, _) = campaignctl(dir.path(), &["plan", ".", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "nothing new to send:\n{stdout}");
+    insta::assert_snapshot!("no_op_and_in_doubt", stdout);
+
+    // New rows, a changed setting, and the south task removed from the matrix.
+    write_csv(dir.path(), "north", &[100, 101, 102, 103, 104, 105]);
+    let edited = CAMPAIGN
+        .replace("[north, south]", "[north]")
+        .replace("predictCallRate: 1.0", "predictCallRate: 1.5");
+    std::fs::write(dir.path().join("renewal.campaign.yaml"), edited).unwrap();
+    let (code, stdout, stderr) = campaignctl(dir.path(), &["plan", "."]);
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!("follow_up_settings_and_in_doubt", stdout);
+
+    let (_, json, _) = campaignctl(dir.path(), &["plan", ".", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    insta::assert_json_snapshot!("follow_up_json", json);
+
+    // Resolved as created, the south task is orphaned rather than in doubt.
+    let (code, _, stderr) = campaignctl(
+        dir.path(),
+        &["state", "resolve", "renewal/renewal-south", "--created"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (_, stdout, _) = campaignctl(dir.path(), &["plan", "."]);
+    insta::assert_snapshot!("orphaned", stdout);
+    runtime.block_on(sandbox.shutdown());
+}
