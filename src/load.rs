@@ -27,21 +27,31 @@ const EXTENSIONS: [&str; 2] = [".campaign.yaml", ".campaign.yml"];
 /// free of duplicates. Paths that do not exist are reported, all of them, beside what was found.
 pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     let default = [PathBuf::from(DEFAULT_PATH)];
-    let paths = if paths.is_empty() { &default[..] } else { paths };
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
     let mut found = Vec::new();
     let mut problems = Vec::new();
     for path in paths {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {
                 if let Err(err) = walk(path, &mut found) {
-                    problems.push(Diagnostic::file(display(path), format!("cannot read: {err}")));
+                    problems.push(Diagnostic::file(
+                        display(path),
+                        format!("cannot read: {err}"),
+                    ));
                 }
             }
             Ok(_) => found.push(path.clone()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 problems.push(Diagnostic::file(display(path), "no such file or folder"));
             }
-            Err(err) => problems.push(Diagnostic::file(display(path), format!("cannot read: {err}"))),
+            Err(err) => problems.push(Diagnostic::file(
+                display(path),
+                format!("cannot read: {err}"),
+            )),
         }
     }
     found.sort();
@@ -112,7 +122,9 @@ impl SourceText {
     /// A diagnostic at `position` in this file, with the line shown under it.
     pub fn diagnostic(&self, position: Position, message: impl Into<String>) -> Diagnostic {
         // A blank line (the only one of an empty file) shows nothing worth a snippet.
-        let line = self.line(position.line).filter(|line| !line.trim().is_empty());
+        let line = self
+            .line(position.line)
+            .filter(|line| !line.trim().is_empty());
         Diagnostic::at(&self.name, position, message).with_source_line(line)
     }
 }
@@ -168,7 +180,11 @@ impl Document {
     /// before the offset may be off by the escapes' length.
     pub fn position_in_string(&self, pointer: &str, offset: usize) -> Position {
         let start = self.position(pointer);
-        let string = self.value.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+        let string = self
+            .value
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let offset = floor_char_boundary(string, offset);
         let before = &string[..offset];
         let line_in_string = before.matches('\n').count();
@@ -427,17 +443,28 @@ fn yaml_message(
 
 /// A message of the YAML parser, with a hint for the mistakes people make most.
 fn parser_message(source: &SourceText, message: &str, position: Position) -> (Position, String) {
-    if message.contains("tab") {
-        if let Some(tab) = indentation_tab(source, position.line) {
-            return (
-                tab,
-                "invalid YAML: a tab in indentation; YAML indents with spaces only".to_owned(),
-            );
-        }
+    if message.contains("tab")
+        && let Some(tab) = indentation_tab(source, position.line)
+    {
+        return (
+            tab,
+            "invalid YAML: a tab in indentation; YAML indents with spaces only".to_owned(),
+        );
+    }
+    if message.contains("recursion limit") {
+        return (
+            position,
+            "invalid YAML: the values are nested too deeply".to_owned(),
+        );
     }
     let hint = if message.contains("mapping values are not allowed") {
         "; a value that contains `: ` must be quoted, and a key must line up with the keys \
          above it"
+    } else if message.contains("after double-quoted scalar")
+        || message.contains("after single-quoted scalar")
+    {
+        "; a quoted value runs to its closing quote, so check the quotes above for one that is \
+         not closed"
     } else if message.contains("did not find expected key") {
         "; check that this line is indented like the keys above it"
     } else {
@@ -468,7 +495,11 @@ fn indentation_tab(source: &SourceText, line: usize) -> Option<Position> {
 fn document_separator(source: &SourceText, position: Position) -> Option<Position> {
     (1..=position.line)
         .rev()
-        .find(|&line| source.line(line).is_some_and(|text| text.starts_with("---")))
+        .find(|&line| {
+            source
+                .line(line)
+                .is_some_and(|text| text.starts_with("---"))
+        })
         .map(|line| Position::new(line, 1))
 }
 
@@ -620,7 +651,10 @@ mod tests {
     use super::*;
 
     fn doc(text: &str) -> Result<Document, Diagnostic> {
-        parse(Arc::new(SourceText::new("t.campaign.yaml".into(), text.into())))
+        parse(Arc::new(SourceText::new(
+            "t.campaign.yaml".into(),
+            text.into(),
+        )))
     }
 
     #[test]
@@ -646,6 +680,61 @@ mod tests {
         let d = doc("a: \"xx{{ y }}\"\nb: |\n  one\n  two {{ z }}\n").unwrap();
         assert_eq!(d.position_in_string("/a", 2), Position::new(1, 7));
         assert_eq!(d.position_in_string("/b", 8), Position::new(4, 7));
+    }
+
+    fn error(text: &str) -> (Position, String) {
+        let err = doc(text).unwrap_err();
+        (err.position.unwrap(), err.message)
+    }
+
+    #[test]
+    fn a_tab_is_reported_where_it_stands() {
+        // The parser stops at the end of `b`'s value, a line above the tab.
+        let (at, message) = error("a:\n  b: x\n\tc: y\n");
+        assert_eq!(at, Position::new(3, 1));
+        assert!(message.contains("a tab in indentation"), "{message}");
+    }
+
+    #[test]
+    fn a_second_document_is_reported_at_its_separator() {
+        let (at, message) = error("a: 1\n---\nb: 2\n");
+        assert_eq!(at, Position::new(2, 1));
+        assert!(message.contains("second YAML document"), "{message}");
+    }
+
+    #[test]
+    fn aliases_that_expand_too_far_are_stopped() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..6 {
+            let aliases = vec![format!("*a{}", level - 1); 10].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{aliases}]\n"));
+        }
+        let (_, message) = error(&text);
+        assert!(message.contains("billion laughs"), "{message}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_shift_columns() {
+        let d = doc("\u{feff}name: x\n").unwrap();
+        assert_eq!(d.position("/name"), Position::new(1, 7));
+        assert_eq!(d.source.line(1), Some("name: x"));
+    }
+
+    #[test]
+    fn a_null_document_counts_as_empty() {
+        for text in ["---\n", "~\n", "null\n"] {
+            assert!(error(text).1.starts_with("the file is empty"), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn pointers_are_found_by_position() {
+        let d = doc("task:\n  country: GB\n").unwrap();
+        assert_eq!(
+            d.pointer_at(Position::new(2, 12)).as_deref(),
+            Some("/task/country")
+        );
+        assert_eq!(d.pointer_at(Position::new(9, 9)), None);
     }
 
     #[test]

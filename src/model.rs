@@ -384,7 +384,13 @@ fn unwrap_description(schema: &mut Schema) {
     };
     let paragraphs: Vec<String> = description
         .split("\n\n")
-        .map(|paragraph| paragraph.lines().map(str::trim).collect::<Vec<_>>().join(" "))
+        .map(|paragraph| {
+            paragraph
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect();
     *description = paragraphs.join("\n\n");
 }
@@ -401,16 +407,25 @@ mod tests {
         assert_eq!(by_code, DispatchType::Ratio);
         assert_eq!(StartupType::Immediate.code(), 3);
         let err = serde_json::from_value::<StartupType>(serde_json::json!(4)).unwrap_err();
-        assert!(err.to_string().contains("none, manual, scheduled, immediate, 0, 1, 2, 3"));
+        assert!(
+            err.to_string()
+                .contains("none, manual, scheduled, immediate, 0, 1, 2, 3")
+        );
     }
 
     #[test]
     fn descriptions_are_unwrapped_paragraphs() {
         let schema = serde_json::to_value(campaign_schema()).unwrap();
         let name = &schema["properties"]["name"]["description"];
-        assert!(name.as_str().unwrap().contains("files. Every number"), "{name}");
+        assert!(
+            name.as_str().unwrap().contains("files. Every number"),
+            "{name}"
+        );
         let text = schema.to_string();
-        assert!(!text.contains("\\n"), "a description keeps a line break: {text}");
+        assert!(
+            !text.contains("\\n"),
+            "a description keeps a line break: {text}"
+        );
     }
 
     #[test]

@@ -49,20 +49,35 @@ pub fn check(paths: &[PathBuf]) -> Checked {
         diagnostics,
         ..Checked::default()
     };
+    let mut names = Vec::new();
     for path in &files {
-        match check_file(path) {
+        let document = match load::load(path) {
+            Ok(document) => document,
+            Err(problem) => {
+                checked.diagnostics.push(problem);
+                continue;
+            }
+        };
+        // Every file that names itself takes part, also one with problems elsewhere, so a
+        // clash shows up in the same run as those problems.
+        if let Some(name) = document.value.get("name").and_then(Value::as_str) {
+            names.push(NameUse {
+                name: name.to_owned(),
+                at: document.diagnostic("/name", ""),
+            });
+        }
+        match check_document(document) {
             Ok(campaign) => checked.campaigns.push(campaign),
             Err(mut problems) => checked.diagnostics.append(&mut problems),
         }
     }
-    check_unique_names(&checked.campaigns, &mut checked.diagnostics);
+    check_unique_names(names, &mut checked.diagnostics);
     Diagnostic::sort(&mut checked.diagnostics);
     checked
 }
 
-/// Loads and checks one file.
-pub fn check_file(path: &Path) -> Result<LoadedCampaign, Vec<Diagnostic>> {
-    let document = load::load(path).map_err(|d| vec![d])?;
+/// Checks one loaded file: schema, meaning, then the Rust types.
+fn check_document(document: Document) -> Result<LoadedCampaign, Vec<Diagnostic>> {
     let mut problems = schema_problems(&document);
     meaning_problems(&document, &mut problems);
     if !problems.is_empty() {
@@ -89,6 +104,7 @@ fn unreadable(document: &Document, err: &serde_json::Error) -> Diagnostic {
             }
             diagnostic
         }
+        // The two readers disagree only through a bug here; say what serde_json said.
         Ok(_) => document.diagnostic("", format!("cannot read the campaign: {err}")),
     }
 }
@@ -139,7 +155,12 @@ fn describe(
                     message.push_str(&format!(" (did you mean `{near}`?)"));
                 }
                 message.push_str(&format!("; allowed keys: {}", allowed.join(", ")));
-                out.push(document.source.diagnostic(at, message).with_pointer(key_pointer));
+                out.push(
+                    document
+                        .source
+                        .diagnostic(at, message)
+                        .with_pointer(key_pointer),
+                );
             }
             return;
         }
@@ -172,7 +193,12 @@ fn describe(
             // At the key that opens the mapping: its first entry's line would suggest that
             // entry is wrong.
             let at = document.key_position(pointer);
-            out.push(document.source.diagnostic(at, message).with_pointer(pointer));
+            out.push(
+                document
+                    .source
+                    .diagnostic(at, message)
+                    .with_pointer(pointer),
+            );
             return;
         }
         ValidationErrorKind::Type { kind } if pointer.is_empty() => format!(
@@ -208,7 +234,12 @@ fn describe(
             } else {
                 document.position(pointer)
             };
-            out.push(document.source.diagnostic(at, message).with_pointer(pointer));
+            out.push(
+                document
+                    .source
+                    .diagnostic(at, message)
+                    .with_pointer(pointer),
+            );
             return;
         }
         ValidationErrorKind::Enum { options } => {
@@ -220,7 +251,10 @@ fn describe(
                 Value::String(_) => describe_value(instance),
                 other => plain(other),
             };
-            format!("{prefix}unknown value {found}; expected one of: {}", valid.join(", "))
+            format!(
+                "{prefix}unknown value {found}; expected one of: {}",
+                valid.join(", ")
+            )
         }
         // An empty name breaks the pattern too; the length message says it better.
         ValidationErrorKind::Pattern { .. } if pointer == "/name" && instance == "" => return,
@@ -237,7 +271,12 @@ fn describe(
                  digit, so templates can use it"
             );
             let at = document.key_position(&key_pointer);
-            out.push(document.source.diagnostic(at, message).with_pointer(key_pointer));
+            out.push(
+                document
+                    .source
+                    .diagnostic(at, message)
+                    .with_pointer(key_pointer),
+            );
             return;
         }
         ValidationErrorKind::MinLength { limit: 1 } => format!("{prefix}must not be empty"),
@@ -246,7 +285,11 @@ fn describe(
         }
         ValidationErrorKind::MaxLength { limit } => format!(
             "{prefix}must be at most {limit} {}, found {}",
-            if *limit == 1 { "character" } else { "characters" },
+            if *limit == 1 {
+                "character"
+            } else {
+                "characters"
+            },
             describe_value(instance)
         ),
         ValidationErrorKind::MinItems { limit: 1 } => {
@@ -256,7 +299,10 @@ fn describe(
             format!("{prefix}give at least {limit} entries")
         }
         ValidationErrorKind::Minimum { limit } => {
-            format!("{prefix}must be at least {limit}, found {}", plain(instance))
+            format!(
+                "{prefix}must be at least {limit}, found {}",
+                plain(instance)
+            )
         }
         _ => format!("{prefix}{error}"),
     };
@@ -270,10 +316,10 @@ fn intended_branch<'a, 'e>(
     instance: &Value,
     context: &'a [Vec<jsonschema::ValidationError<'e>>],
 ) -> Option<&'a [jsonschema::ValidationError<'e>]> {
-    if let Some(branch) = source_branch(instance) {
-        if context.len() == NumberSource::DISCRIMINATORS.len() {
-            return context.get(branch).map(Vec::as_slice);
-        }
+    if let Some(branch) = source_branch(instance)
+        && context.len() == NumberSource::DISCRIMINATORS.len()
+    {
+        return context.get(branch).map(Vec::as_slice);
     }
     let wants_null = |errors: &Vec<jsonschema::ValidationError<'_>>| {
         matches!(
@@ -296,16 +342,27 @@ fn source_branch(instance: &Value) -> Option<usize> {
         .position(|key| object.contains_key(*key))
 }
 
-/// The allowed key a mistyped one most likely meant: same letters in another case, or at most
-/// two edits away.
+/// The allowed key a mistyped one most likely meant: same letters in another case, at most two
+/// edits away, or the tail of a longer key (`column` for `phoneColumn`).
 fn nearest_key<'a>(key: &str, allowed: &'a [String]) -> Option<&'a str> {
+    /// Shorter keys are part of too many others to point at one.
+    const MIN_PART_CHARS: usize = 4;
     let lower = key.to_lowercase();
-    allowed
+    let close = allowed
         .iter()
         .map(|candidate| (edit_distance(&lower, &candidate.to_lowercase()), candidate))
         .filter(|(distance, _)| *distance <= 2)
         .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate.as_str())
+        .map(|(_, candidate)| candidate.as_str());
+    close.or_else(|| {
+        let mut containing = allowed.iter().filter(|candidate| {
+            lower.chars().count() >= MIN_PART_CHARS && candidate.to_lowercase().contains(&lower)
+        });
+        match (containing.next(), containing.next()) {
+            (Some(only), None) => Some(only.as_str()),
+            _ => None,
+        }
+    })
 }
 
 /// Levenshtein distance, in characters.
@@ -317,7 +374,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
             diagonal = above;
         }
     }
@@ -369,12 +428,14 @@ fn select<'a>(schema: &'a Value, node: &'a Value, instance: &Value) -> &'a Value
     let Some(branches) = node.get("anyOf").and_then(Value::as_array) else {
         return node;
     };
-    if let Some(branch) = source_branch(instance) {
-        if branches.len() == NumberSource::DISCRIMINATORS.len() {
-            return resolve(schema, &branches[branch]);
-        }
+    if let Some(branch) = source_branch(instance)
+        && branches.len() == NumberSource::DISCRIMINATORS.len()
+    {
+        return resolve(schema, &branches[branch]);
     }
-    let mut others = branches.iter().filter(|b| b.get("type") != Some(&Value::from("null")));
+    let mut others = branches
+        .iter()
+        .filter(|b| b.get("type") != Some(&Value::from("null")));
     match (others.next(), others.next()) {
         (Some(only), None) => resolve(schema, only),
         _ => node,
@@ -385,7 +446,11 @@ fn select<'a>(schema: &'a Value, node: &'a Value, instance: &Value) -> &'a Value
 /// `allOf` (how a `$ref` with a description of its own is written in draft-07).
 fn resolve<'a>(schema: &'a Value, mut node: &'a Value) -> &'a Value {
     loop {
-        if let Some([only]) = node.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+        if let Some([only]) = node
+            .get("allOf")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
             node = only;
             continue;
         }
@@ -447,13 +512,11 @@ fn whole_number(value: f64) -> Option<Value> {
     if value.fract() != 0.0 {
         return None;
     }
+    // The casts are exact: the value is whole and in range.
     if (-I64_END..I64_END).contains(&value) {
-        // Exact: whole and in range.
-        #[allow(clippy::cast_possible_truncation)]
         return Some(Value::from(value as i64));
     }
     if (0.0..U64_END).contains(&value) {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         return Some(Value::from(value as u64));
     }
     None
@@ -499,7 +562,7 @@ const TYPE_ORDER: [JsonType; 7] = [
 fn type_name(json_type: JsonType) -> &'static str {
     match json_type {
         JsonType::Array => "a list",
-        JsonType::Boolean => "true or false",
+        JsonType::Boolean => "true/false",
         JsonType::Integer => "a whole number",
         JsonType::Null => "nothing",
         JsonType::Number => "a number",
@@ -560,22 +623,23 @@ fn meaning_problems(document: &Document, out: &mut Vec<Diagnostic>) {
     if let Some(rate) = number_at("/task/ratioCallRate") {
         check_decimals(document, "/task/ratioCallRate", rate, 1, out);
     }
-    if let Some(country) = value.pointer("/task/country").and_then(Value::as_str) {
-        if !template::is_template(country) && !phone::is_known_region(country) {
-            // The one everybody writes: the United Kingdom's ISO code is GB.
-            let hint = if country.eq_ignore_ascii_case("uk") {
-                "; the United Kingdom is GB"
-            } else {
-                ""
-            };
-            out.push(document.diagnostic(
-                "/task/country",
-                format!(
-                    "`country`: \"{country}\" is not a known two-letter country code (ISO \
-                     3166-1, e.g. HK, US, GB){hint}"
-                ),
-            ));
-        }
+    if let Some(country) = value.pointer("/task/country").and_then(Value::as_str)
+        && !template::is_template(country)
+        && !phone::is_known_region(country)
+    {
+        // The one everybody writes: the United Kingdom's ISO code is GB.
+        let hint = if country.eq_ignore_ascii_case("uk") {
+            "; the United Kingdom is GB"
+        } else {
+            ""
+        };
+        out.push(document.diagnostic(
+            "/task/country",
+            format!(
+                "`country`: \"{country}\" is not a known two-letter country code (ISO \
+                 3166-1, e.g. HK, US, GB){hint}"
+            ),
+        ));
     }
     check_name_clashes(document, out);
     for (pointer, text) in template_strings(value) {
@@ -619,7 +683,13 @@ fn check_name_clashes(document: &Document, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn check_decimals(document: &Document, pointer: &str, value: f64, places: i32, out: &mut Vec<Diagnostic>) {
+fn check_decimals(
+    document: &Document,
+    pointer: &str,
+    value: f64,
+    places: i32,
+    out: &mut Vec<Diagnostic>,
+) {
     let scale = 10f64.powi(places);
     if ((value * scale).round() / scale - value).abs() > 1e-9 {
         let field = pointer.rsplit('/').next().unwrap_or(pointer);
@@ -642,7 +712,10 @@ fn template_strings(value: &Value) -> Vec<(String, &str)> {
         }
     }
     for list in ["numbers", "exclude"] {
-        let sources = value.get(list).and_then(Value::as_array).map_or(&[][..], |s| s);
+        let sources = value
+            .get(list)
+            .and_then(Value::as_array)
+            .map_or(&[][..], |s| s);
         for (index, source) in sources.iter().enumerate() {
             for key in ["csv", "file", "other"] {
                 if let Some(text) = source.get(key).and_then(Value::as_str) {
@@ -656,7 +729,11 @@ fn template_strings(value: &Value) -> Vec<(String, &str)> {
 
 /// Source files must exist; a templated path is checked once it is rendered, by expansion.
 fn check_source_paths(document: &Document, out: &mut Vec<Diagnostic>) {
-    let base = document.source.path.parent().unwrap_or_else(|| Path::new("."));
+    let base = document
+        .source
+        .path
+        .parent()
+        .unwrap_or_else(|| Path::new("."));
     for list in ["numbers", "exclude"] {
         let sources = document.value.get(list).and_then(Value::as_array);
         for (index, source) in sources.into_iter().flatten().enumerate() {
@@ -668,7 +745,11 @@ fn check_source_paths(document: &Document, out: &mut Vec<Diagnostic>) {
                 if template::is_template(path) || resolved.is_file() {
                     continue;
                 }
-                let problem = if resolved.is_dir() { "is a folder" } else { "not found" };
+                let problem = if resolved.is_dir() {
+                    "is a folder"
+                } else {
+                    "not found"
+                };
                 // Relative to the campaign file, which is not always where the user stands.
                 let looked_for = if resolved.as_path() == Path::new(path) {
                     String::new()
@@ -684,26 +765,186 @@ fn check_source_paths(document: &Document, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Campaign names identify campaigns in state, so two files may not share one.
-fn check_unique_names(campaigns: &[LoadedCampaign], out: &mut Vec<Diagnostic>) {
-    let mut first_seen: HashMap<&str, &LoadedCampaign> = HashMap::new();
-    for loaded in campaigns {
-        let name = loaded.campaign.name.as_str();
-        match first_seen.get(name) {
+/// A campaign name as a file writes it: the name, and a diagnostic at it waiting for a message.
+struct NameUse {
+    name: String,
+    at: Diagnostic,
+}
+
+/// Campaign names identify campaigns in state, so two files may not share one. Files are
+/// checked in sorted order; the first file with a name keeps it, the others are reported.
+fn check_unique_names(names: Vec<NameUse>, out: &mut Vec<Diagnostic>) {
+    let mut first_seen: HashMap<String, String> = HashMap::new();
+    for NameUse { name, mut at } in names {
+        match first_seen.get(&name) {
             Some(first) => {
-                let first_at = first.document.position("/name");
-                out.push(loaded.document.diagnostic(
-                    "/name",
-                    format!(
-                        "campaign name \"{name}\" is already used by {}:{}:{}; names must be \
-                         unique across all campaign files",
-                        first.document.source.name, first_at.line, first_at.column
-                    ),
-                ));
+                at.message = format!(
+                    "campaign name \"{name}\" is already used by {first}; names must be unique \
+                     across all campaign files"
+                );
+                out.push(at);
             }
             None => {
-                first_seen.insert(name, loaded);
+                first_seen.insert(name, at.location());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::load::SourceText;
+
+    fn problems(text: &str) -> Vec<Diagnostic> {
+        let source = SourceText::new("t.campaign.yaml".into(), text.into());
+        let document = load::parse(Arc::new(source)).unwrap();
+        match check_document(document) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems,
+        }
+    }
+
+    const VALID: &str = "name: t\ntask:\n  taskName: t\n  country: GB\n  strategyName: s\n  \
+        dispatchType: none\n  agentGroupNo: g\n  predictCallRate: 1\n  ratioCallRate: 1\n  \
+        startCount: 1\nnumbers:\n  - phones: [\"+44 7700 900100\"]\n";
+
+    #[test]
+    fn a_valid_file_has_no_problems() {
+        assert_eq!(problems(VALID), Vec::new());
+    }
+
+    #[test]
+    fn whole_numbers_written_as_decimals_read_as_integers() {
+        let text = VALID
+            .replace("startCount: 1", "startCount: 2.0")
+            .replace("dispatchType: none", "dispatchType: 1.0")
+            .replace("name: t\n", "name: t\nvars:\n  kept: 2.0\n");
+        let source = SourceText::new("t.campaign.yaml".into(), text);
+        let loaded = check_document(load::parse(Arc::new(source)).unwrap()).unwrap();
+        assert_eq!(loaded.campaign.task.start_count, 2);
+        assert_eq!(
+            loaded.campaign.task.dispatch_type,
+            crate::model::DispatchType::Ratio
+        );
+        // Templates see what the file says.
+        assert_eq!(loaded.campaign.vars["kept"], json!(2.0));
+    }
+
+    #[test]
+    fn an_integer_too_large_for_its_field_is_reported_at_it() {
+        let found = problems(&VALID.replace("startCount: 1", "startCount: 18446744073709551615"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].position,
+            Some(crate::diagnostic::Position::new(10, 15))
+        );
+        assert!(
+            found[0]
+                .message
+                .starts_with("`startCount`: expected a whole number")
+        );
+    }
+
+    #[test]
+    fn an_optional_enum_reports_its_values_not_the_null_branch() {
+        let found = problems(&VALID.replace("startCount: 1", "startCount: 1\n  startupType: soon"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0]
+                .message
+                .contains("none, manual, scheduled, immediate"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_number_source_is_checked_as_the_form_its_key_names() {
+        let found = problems(&VALID.replace(
+            "  - phones: [\"+44 7700 900100\"]",
+            "  - file: list.txt\n    phoneColumn: phone",
+        ));
+        let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "unknown key `phoneColumn`; allowed keys: file, other",
+                "`file`: file \"list.txt\" not found",
+            ]
+        );
+    }
+
+    #[test]
+    fn null_values_are_reported_at_their_key() {
+        let found = problems(&VALID.replace("  taskName: t", "  taskName:"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].position,
+            Some(crate::diagnostic::Position::new(3, 3))
+        );
+        assert_eq!(
+            found[0].message,
+            "`taskName`: expected a string, found nothing"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_suggest_the_nearest_allowed_one() {
+        let allowed = ["taskName".to_owned(), "country".to_owned()];
+        assert_eq!(nearest_key("taskname", &allowed), Some("taskName"));
+        assert_eq!(nearest_key("contry", &allowed), Some("country"));
+        assert_eq!(nearest_key("startCount", &allowed), None);
+        let csv = [
+            "csv".to_owned(),
+            "phoneColumn".to_owned(),
+            "other".to_owned(),
+        ];
+        assert_eq!(nearest_key("column", &csv), Some("phoneColumn"));
+        assert_eq!(nearest_key("e", &csv), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn places_are_named_as_a_person_reads_them() {
+        assert_eq!(place(""), "the campaign");
+        assert_eq!(place("/task"), "`task`");
+        assert_eq!(place("/numbers/0"), "entry 1 of `numbers`");
+        assert_eq!(place("/vars/a~1b"), "`a/b`");
+        assert_eq!(one_of(&["a", "b", "c"]), "a, b or c");
+    }
+
+    #[test]
+    fn whole_numbers_fit_the_widest_integer_that_holds_them() {
+        assert_eq!(whole_number(2.0), Some(json!(2)));
+        assert_eq!(whole_number(-3.0), Some(json!(-3)));
+        assert_eq!(
+            whole_number(1e19),
+            Some(json!(10_000_000_000_000_000_000_u64))
+        );
+        assert_eq!(whole_number(1e23), None);
+        assert_eq!(whole_number(2.5), None);
+    }
+
+    #[test]
+    fn a_name_clash_is_found_even_when_the_first_file_has_other_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let broken = VALID.replace("startCount: 1", "startCount: many");
+        std::fs::write(dir.path().join("a.campaign.yaml"), broken).unwrap();
+        std::fs::write(dir.path().join("b.campaign.yaml"), VALID).unwrap();
+        let checked = check(&[dir.path().to_owned()]);
+        let messages: Vec<&str> = checked
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(
+            messages[1].starts_with("campaign name \"t\" is already used by "),
+            "{messages:?}"
+        );
     }
 }

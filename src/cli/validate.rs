@@ -22,5 +22,9 @@ pub fn run(_global: &super::GlobalArgs, args: ValidateArgs) -> Result<i32, Error
     let expanded = crate::expand::check_and_expand(&args.paths);
     let text = diagnostic::render(&expanded.diagnostics, args.format, expanded.files_checked);
     print!("{text}");
-    Ok(if expanded.diagnostics.is_empty() { EXIT_OK } else { EXIT_ERROR })
+    Ok(if expanded.diagnostics.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
 }
