@@ -80,7 +80,11 @@ fn is_campaign_file_name(path: &Path) -> bool {
 
 /// How a path is shown in diagnostics: as the user wrote it, with `/` separators.
 pub fn display(path: &Path) -> String {
-    path.display().to_string()
+    // Found under `.`, a file is `./a.campaign.yaml`; people and editors write `a.campaign.yaml`.
+    match path.strip_prefix(".") {
+        Ok(rest) if !rest.as_os_str().is_empty() => rest.display().to_string(),
+        _ => path.display().to_string(),
+    }
 }
 
 /// The text of a file, with line lookup for diagnostics.
