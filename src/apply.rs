@@ -61,13 +61,22 @@ impl Request {
 /// How a request ended, for the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskOutcome {
-    Created { req_id: Option<String> },
+    Created {
+        req_id: Option<String>,
+    },
     /// The provider refused it (or it never left): nothing was created, the numbers are free.
-    Rejected { code: Option<i64>, message: String },
+    Rejected {
+        code: Option<i64>,
+        message: String,
+    },
     /// The outcome is unknown: the numbers stay blocked until `state resolve`.
-    InDoubt { reason: String },
+    InDoubt {
+        reason: String,
+    },
     /// Not sent: stopped by Ctrl-C, or state refused to record it.
-    NotStarted { reason: String },
+    NotStarted {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,11 +130,15 @@ pub async fn run(
                 pacer.wait().await;
             }
             if stop.load(Ordering::SeqCst) {
-                return report(&request, TaskOutcome::NotStarted {
-                    reason: "stopped before sending (interrupted)".to_owned(),
-                });
+                return report(
+                    &request,
+                    TaskOutcome::NotStarted {
+                        reason: "stopped before sending (interrupted)".to_owned(),
+                    },
+                );
             }
-            let intent = lock(store).record_intent(&request.campaign, &request.base_name, &request.body);
+            let intent =
+                lock(store).record_intent(&request.campaign, &request.base_name, &request.body);
             let attempt_id = match intent {
                 Ok(id) => id,
                 Err(err) => {
@@ -160,7 +173,9 @@ pub async fn run(
 
 fn lock<'a, 'b>(store: &'a Mutex<&'b mut Store>) -> std::sync::MutexGuard<'a, &'b mut Store> {
     // A panic while holding the store cannot leave it half-written: SQLite rolls back.
-    store.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    store
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn report(request: &Request, outcome: TaskOutcome) -> TaskReport {

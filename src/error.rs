@@ -14,8 +14,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Problems in campaign files, templates or number sources, each with its position.
-    #[error("{} problem(s) found in the campaign files", .0.len())]
-    Invalid(Vec<Diagnostic>),
+    #[error("{} problem(s) found in the campaign files", diagnostics.len())]
+    Invalid {
+        diagnostics: Vec<Diagnostic>,
+        /// How many campaign files were checked, for the closing count.
+        files_checked: usize,
+    },
 
     /// The command line itself is wrong (clap renders these).
     #[error("{0}")]

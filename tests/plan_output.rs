@@ -79,7 +79,15 @@ fn apply(dir: &Path, sandbox: &SandboxHandle) -> (i32, String, String) {
     let endpoint = sandbox.base_url();
     campaignctl(
         dir,
-        &["apply", ".", "--auto-approve", "--rate", "0", "--endpoint", &endpoint],
+        &[
+            "apply",
+            ".",
+            "--auto-approve",
+            "--rate",
+            "0",
+            "--endpoint",
+            &endpoint,
+        ],
     )
 }
 
@@ -97,7 +105,10 @@ fn a_first_plan_creates_every_task() {
     insta::assert_snapshot!("first_plan_json", json);
 
     let (code, _, _) = campaignctl(dir.path(), &["plan", ".", "--detailed-exitcode"]);
-    assert_eq!(code, 2, "a plan with changes exits 2 with --detailed-exitcode");
+    assert_eq!(
+        code, 2,
+        "a plan with changes exits 2 with --detailed-exitcode"
+    );
 }
 
 #[test]
@@ -108,7 +119,10 @@ fn later_plans_show_follow_ups_settings_changes_orphans_and_doubt() {
     let sandbox = start_sandbox(&runtime, &["2=code:99+record"]);
     let (code, stdout, _) = apply(dir.path(), &sandbox);
     assert_eq!(code, 1, "an in-doubt task fails the apply:\n{stdout}");
-    assert!(stdout.contains("IN DOUBT   renewal/\"renewal-south\""), "{stdout}");
+    assert!(
+        stdout.contains("IN DOUBT   renewal/\"renewal-south\""),
+        "{stdout}"
+    );
 
     let (code, stdout, _) = campaignctl(dir.path(), &["plan", ".", "--detailed-exitcode"]);
     assert_eq!(code, 0, "nothing new to send:\n{stdout}");

@@ -110,7 +110,11 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
     let reports = runtime.block_on(send(&args, credentials, &mut store, requests))?;
     let summary = Summary::of(&reports);
     println!("{}", summary_line(&summary));
-    Ok(if summary.is_success() { EXIT_OK } else { EXIT_ERROR })
+    Ok(if summary.is_success() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
 }
 
 /// The sandbox's own state file, beside the real one.

@@ -110,9 +110,14 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
 fn report(err: &Error) {
     let mut stderr = anstream::stderr();
     let text = match err {
-        Error::Invalid(diagnostics) => {
-            crate::diagnostic::render(diagnostics, crate::diagnostic::Format::Human, 0)
-        }
+        Error::Invalid {
+            diagnostics,
+            files_checked,
+        } => crate::diagnostic::render(
+            diagnostics,
+            crate::diagnostic::Format::Human,
+            *files_checked,
+        ),
         other => format!("error: {other}\n"),
     };
     let _ = stderr.write_all(text.as_bytes());
@@ -127,11 +132,14 @@ struct Desired {
 /// Checks and expands the campaigns under `paths`; any problem anywhere fails the whole run,
 /// since a plan of half the files would hide the other half's problems.
 fn expand_paths(paths: &[PathBuf]) -> Result<Desired, Error> {
-    let checked = crate::validate::check(paths);
-    if !checked.diagnostics.is_empty() {
-        return Err(Error::Invalid(checked.diagnostics));
+    let expanded = crate::expand::check_and_expand(paths);
+    if !expanded.diagnostics.is_empty() {
+        return Err(Error::Invalid {
+            diagnostics: expanded.diagnostics,
+            files_checked: expanded.files_checked,
+        });
     }
-    if checked.campaigns.is_empty() {
+    if expanded.files_checked == 0 {
         return Err(Error::msg(format!(
             "no campaign files (*.campaign.yaml, *.campaign.yml) found under {}",
             paths
@@ -141,15 +149,15 @@ fn expand_paths(paths: &[PathBuf]) -> Result<Desired, Error> {
                 .join(", ")
         )));
     }
-    let (campaigns, diagnostics) = crate::expand::expand_all(&checked.campaigns);
-    if !diagnostics.is_empty() {
-        return Err(Error::Invalid(diagnostics));
-    }
-    let inputs = campaigns
+    let inputs = expanded
+        .campaigns
         .iter()
         .flat_map(|c| c.inputs.iter().cloned())
         .collect();
-    Ok(Desired { campaigns, inputs })
+    Ok(Desired {
+        campaigns: expanded.campaigns,
+        inputs,
+    })
 }
 
 /// The plan of `campaigns` against the current state.

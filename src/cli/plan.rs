@@ -107,10 +107,18 @@ pub fn render_human(plan: &Plan, show_numbers: bool) -> String {
         }
         let mut dropped = Vec::new();
         if campaign.duplicates_dropped > 0 {
-            dropped.push(count(campaign.duplicates_dropped, "duplicate number dropped", "duplicate numbers dropped"));
+            dropped.push(count(
+                campaign.duplicates_dropped,
+                "duplicate number dropped",
+                "duplicate numbers dropped",
+            ));
         }
         if campaign.excluded > 0 {
-            dropped.push(count(campaign.excluded, "number excluded", "numbers excluded"));
+            dropped.push(count(
+                campaign.excluded,
+                "number excluded",
+                "numbers excluded",
+            ));
         }
         if !dropped.is_empty() {
             let _ = writeln!(out, "    ({})", dropped.join(", "));
@@ -142,7 +150,10 @@ fn render_change(out: &mut String, change: &Change, show_numbers: bool) {
         Action::Create => ("+", count(change.number_count, "number", "numbers")),
         Action::NoOp => (
             "=",
-            format!("nothing new ({} already sent)", count(change.number_count, "number", "numbers")),
+            format!(
+                "nothing new ({} already sent)",
+                count(change.number_count, "number", "numbers")
+            ),
         ),
         Action::Orphaned => (
             "?",
@@ -189,7 +200,11 @@ fn render_change(out: &mut String, change: &Change, show_numbers: bool) {
 }
 
 fn numbers_line(body: &CreateAndCall, show_numbers: bool) -> String {
-    let shown = if show_numbers { body.call_list.len() } else { SAMPLE_NUMBERS };
+    let shown = if show_numbers {
+        body.call_list.len()
+    } else {
+        SAMPLE_NUMBERS
+    };
     let mut numbers: Vec<String> = body
         .call_list
         .iter()
@@ -203,7 +218,10 @@ fn numbers_line(body: &CreateAndCall, show_numbers: bool) -> String {
         })
         .collect();
     if body.call_list.len() > shown {
-        numbers.push(format!("… {} more (--show-numbers lists them)", body.call_list.len() - shown));
+        numbers.push(format!(
+            "… {} more (--show-numbers lists them)",
+            body.call_list.len() - shown
+        ));
     }
     numbers.join(", ")
 }

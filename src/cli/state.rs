@@ -67,7 +67,10 @@ pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, Error> {
             } else {
                 "not created: its numbers can be planned again"
             };
-            println!("Resolved {}/\"{}\" as {verdict}.", attempt.campaign, attempt.task_name);
+            println!(
+                "Resolved {}/\"{}\" as {verdict}.",
+                attempt.campaign, attempt.task_name
+            );
         }
         StateCommand::Forget(task) => {
             let _lock = StateLock::acquire(&global.state)?;
@@ -111,7 +114,11 @@ fn render_list(attempts: &[Attempt]) -> String {
         return "State holds no tasks yet.\n".to_owned();
     }
     let mut out = String::new();
-    let _ = writeln!(out, "{:<9} {:>8}  {:<20}  TASK", "STATUS", "NUMBERS", "UPDATED");
+    let _ = writeln!(
+        out,
+        "{:<9} {:>8}  {:<20}  TASK",
+        "STATUS", "NUMBERS", "UPDATED"
+    );
     for a in attempts {
         let mut status = a.status.as_str().to_owned();
         if a.forgotten {
@@ -124,7 +131,10 @@ fn render_list(attempts: &[Attempt]) -> String {
         );
     }
     if attempts.iter().any(|a| a.forgotten) {
-        let _ = writeln!(out, "(* forgotten: hidden from plans, numbers still count as sent)");
+        let _ = writeln!(
+            out,
+            "(* forgotten: hidden from plans, numbers still count as sent)"
+        );
     }
     out
 }
@@ -167,7 +177,10 @@ fn render_show(store: &Store, attempt: &Attempt, show_numbers: bool) -> Result<S
         let _ = writeln!(out, "  {order_id}  {phone}");
     }
     if numbers.is_empty() && attempt.number_count > 0 {
-        let _ = writeln!(out, "  (not kept: the task was not created, so they were freed)");
+        let _ = writeln!(
+            out,
+            "  (not kept: the task was not created, so they were freed)"
+        );
     }
     Ok(out)
 }

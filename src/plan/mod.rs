@@ -142,7 +142,11 @@ pub fn plan(campaigns: Vec<ExpandedCampaign>, snapshot: &Snapshot) -> Plan {
 }
 
 fn plan_campaign(campaign: ExpandedCampaign, state: &CampaignState, out: &mut Vec<Change>) {
-    let live: Vec<&Attempt> = state.attempts.iter().filter(|a| a.status.is_live()).collect();
+    let live: Vec<&Attempt> = state
+        .attempts
+        .iter()
+        .filter(|a| a.status.is_live())
+        .collect();
     // Names a new task may not take: every live attempt's, and every task name in the files.
     let mut names_taken: HashSet<String> = live.iter().map(|a| a.task_name.clone()).collect();
     names_taken.extend(campaign.tasks.iter().map(|t| t.body.task_name.clone()));
@@ -191,9 +195,7 @@ fn plan_campaign(campaign: ExpandedCampaign, state: &CampaignState, out: &mut Ve
             continue;
         }
         if !body.call_list.is_empty() {
-            let follow_up = sent_before
-                .iter()
-                .any(|a| a.task_name == base_name);
+            let follow_up = sent_before.iter().any(|a| a.task_name == base_name);
             if follow_up {
                 body.task_name = next_free_name(&base_name, &names_taken);
                 names_taken.insert(body.task_name.clone());
@@ -209,7 +211,10 @@ fn plan_campaign(campaign: ExpandedCampaign, state: &CampaignState, out: &mut Ve
 
     // What state holds and the files no longer describe, grouped by task.
     let mut orphans: BTreeMap<&str, Vec<&Attempt>> = BTreeMap::new();
-    for attempt in live.iter().filter(|a| !bases_in_files.contains(&a.base_name)) {
+    for attempt in live
+        .iter()
+        .filter(|a| !bases_in_files.contains(&a.base_name))
+    {
         orphans.entry(&attempt.base_name).or_default().push(attempt);
     }
     for attempts in orphans.values() {

@@ -143,7 +143,12 @@ impl SavedPlan {
         let text = std::fs::read_to_string(path).map_err(|err| Error::io(path, err))?;
         let kind = serde_json::from_str::<serde_json::Value>(&text)
             .ok()
-            .and_then(|v| Some((v.get("kind")?.as_str()?.to_owned(), v.get("formatVersion")?.as_u64()?)));
+            .and_then(|v| {
+                Some((
+                    v.get("kind")?.as_str()?.to_owned(),
+                    v.get("formatVersion")?.as_u64()?,
+                ))
+            });
         match kind {
             Some((kind, version)) if kind == KIND && version > u64::from(FORMAT_VERSION) => {
                 return Err(Error::msg(format!(
@@ -162,7 +167,10 @@ impl SavedPlan {
             }
         }
         serde_json::from_str(&text).map_err(|err| {
-            Error::msg(format!("{} is not a valid plan file: {err}", path.display()))
+            Error::msg(format!(
+                "{} is not a valid plan file: {err}",
+                path.display()
+            ))
         })
     }
 

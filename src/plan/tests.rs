@@ -86,7 +86,10 @@ fn actions(plan: &Plan) -> Vec<(Action, String, usize)> {
 
 #[test]
 fn a_task_not_in_state_is_created_with_all_its_numbers() {
-    let plan = plan(vec![campaign(vec![body("t", &[1, 2])])], &Snapshot::default());
+    let plan = plan(
+        vec![campaign(vec![body("t", &[1, 2])])],
+        &Snapshot::default(),
+    );
     assert_eq!(actions(&plan), [(Action::Create, "t".into(), 2)]);
     assert!(plan.has_changes());
 }
@@ -113,7 +116,14 @@ fn new_numbers_become_a_follow_up_holding_only_them() {
     let change = &plan.changes[0];
     assert!(change.follow_up);
     assert_eq!(change.already_sent, 3);
-    let sent_ids: Vec<_> = change.body.as_ref().unwrap().call_list.iter().map(|i| &i.order_id).collect();
+    let sent_ids: Vec<_> = change
+        .body
+        .as_ref()
+        .unwrap()
+        .call_list
+        .iter()
+        .map(|i| &i.order_id)
+        .collect();
     assert_eq!(sent_ids, ["ID4", "ID5"]);
 }
 
@@ -134,11 +144,17 @@ fn changed_settings_are_shown_and_ride_on_the_follow_up() {
 #[test]
 fn a_task_removed_from_the_files_is_orphaned() {
     let sent = body("old", &[1]);
-    let state = snapshot(vec![(attempt(1, "old", "old", Status::Created, &sent), &sent)]);
+    let state = snapshot(vec![(
+        attempt(1, "old", "old", Status::Created, &sent),
+        &sent,
+    )]);
     let plan = plan(vec![campaign(vec![body("new", &[2])])], &state);
     assert_eq!(
         actions(&plan),
-        [(Action::Create, "new".into(), 1), (Action::Orphaned, "old".into(), 1)]
+        [
+            (Action::Create, "new".into(), 1),
+            (Action::Orphaned, "old".into(), 1)
+        ]
     );
 }
 
@@ -174,10 +190,16 @@ fn a_rejected_task_is_planned_again_under_its_own_name() {
 fn a_number_moved_to_another_task_is_not_sent_again() {
     let sent = body("a", &[1, 2]);
     let state = snapshot(vec![(attempt(1, "a", "a", Status::Created, &sent), &sent)]);
-    let plan = plan(vec![campaign(vec![body("a", &[1]), body("b", &[2, 3])])], &state);
+    let plan = plan(
+        vec![campaign(vec![body("a", &[1]), body("b", &[2, 3])])],
+        &state,
+    );
     assert_eq!(
         actions(&plan),
-        [(Action::NoOp, "a".into(), 1), (Action::Create, "b".into(), 1)]
+        [
+            (Action::NoOp, "a".into(), 1),
+            (Action::Create, "b".into(), 1)
+        ]
     );
 }
 

@@ -113,7 +113,10 @@ mod tests {
         let state = dir.path().join("state.db");
         let held = StateLock::acquire(&state).unwrap();
         let err = StateLock::acquire(&state).unwrap_err().to_string();
-        assert!(err.contains(&format!("process {}", std::process::id())), "{err}");
+        assert!(
+            err.contains(&format!("process {}", std::process::id())),
+            "{err}"
+        );
         drop(held);
         StateLock::acquire(&state).unwrap();
     }

@@ -53,7 +53,11 @@ impl Status {
             "created" => Status::Created,
             "rejected" => Status::Rejected,
             "in-doubt" => Status::InDoubt,
-            other => return Err(Error::msg(format!("state file holds unknown status {other:?}"))),
+            other => {
+                return Err(Error::msg(format!(
+                    "state file holds unknown status {other:?}"
+                )));
+            }
         })
     }
 
@@ -276,7 +280,8 @@ impl Store {
                 identity,
                 campaigns: HashMap::new(),
             };
-            let mut attempts = tx.prepare(&format!("{ATTEMPT_SELECT} WHERE campaign = ?1 ORDER BY id"))?;
+            let mut attempts =
+                tx.prepare(&format!("{ATTEMPT_SELECT} WHERE campaign = ?1 ORDER BY id"))?;
             let mut numbers = tx.prepare(
                 "SELECT n.order_id FROM numbers n JOIN attempts a ON a.id = n.attempt_id \
                  WHERE n.campaign = ?1 AND a.status != 'rejected'",
@@ -307,7 +312,8 @@ impl Store {
         let rows = statement
             .query_map([], attempt_from_row)
             .map_err(|err| self.error(err))?;
-        rows.collect::<Result<_, _>>().map_err(|err| self.error(err))
+        rows.collect::<Result<_, _>>()
+            .map_err(|err| self.error(err))
     }
 
     /// The live attempt named `campaign`/`task_name`, else the latest rejected one.
@@ -334,7 +340,8 @@ impl Store {
         let rows = statement
             .query_map([attempt_id], |row| Ok((row.get(0)?, row.get(1)?)))
             .map_err(|err| self.error(err))?;
-        rows.collect::<Result<_, _>>().map_err(|err| self.error(err))
+        rows.collect::<Result<_, _>>()
+            .map_err(|err| self.error(err))
     }
 
     /// Durably records that `body` is about to be sent for `campaign`/`base_name`, before a
@@ -367,9 +374,19 @@ impl Store {
                 "INSERT INTO numbers (campaign, order_id, attempt_id, phone) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for item in &body.call_list {
-                insert.execute(params![campaign, item.order_id, attempt_id, item.user_phone])?;
+                insert.execute(params![
+                    campaign,
+                    item.order_id,
+                    attempt_id,
+                    item.user_phone
+                ])?;
             }
-            journal(tx, attempt_id, "intent", &format!("{} numbers", body.call_list.len()))?;
+            journal(
+                tx,
+                attempt_id,
+                "intent",
+                &format!("{} numbers", body.call_list.len()),
+            )?;
             bump_version(tx)?;
             Ok(attempt_id)
         };
@@ -484,7 +501,12 @@ impl Store {
                 [now()],
             )?;
             if changed > 0 {
-                journal(tx, 0, "settle", &format!("{changed} interrupted attempts in doubt"))?;
+                journal(
+                    tx,
+                    0,
+                    "settle",
+                    &format!("{changed} interrupted attempts in doubt"),
+                )?;
                 bump_version(tx)?;
             }
             Ok(changed)
@@ -552,7 +574,9 @@ pub fn settings_of(body: &CreateAndCall) -> serde_json::Value {
 
 fn read_identity(conn: &Connection) -> rusqlite::Result<StateIdentity> {
     let get = |key: &str| -> rusqlite::Result<String> {
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+            row.get(0)
+        })
     };
     Ok(StateIdentity {
         id: get("id")?,
@@ -568,7 +592,12 @@ fn bump_version(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
     .map(drop)
 }
 
-fn journal(tx: &rusqlite::Transaction, attempt_id: i64, event: &str, detail: &str) -> rusqlite::Result<()> {
+fn journal(
+    tx: &rusqlite::Transaction,
+    attempt_id: i64,
+    event: &str,
+    detail: &str,
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO journal (at, attempt_id, event, detail) VALUES (?1, ?2, ?3, ?4)",
         params![now(), attempt_id, event, detail],
@@ -593,8 +622,12 @@ fn sql_error(path: &Path, err: rusqlite::Error) -> Error {
 /// owner only.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;
-    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut temporary = tempfile::NamedTempFile::new_in(folder).map_err(|err| Error::io(folder, err))?;
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temporary =
+        tempfile::NamedTempFile::new_in(folder).map_err(|err| Error::io(folder, err))?;
     temporary
         .write_all(bytes)
         .and_then(|()| temporary.as_file().sync_all())
@@ -654,8 +687,12 @@ mod tests {
     fn a_number_cannot_be_recorded_as_sent_twice() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let first = store.record_intent("c", "t", &body("t", &["1", "2"])).unwrap();
-        let err = store.record_intent("c", "u", &body("u", &["2", "3"])).unwrap_err();
+        let first = store
+            .record_intent("c", "t", &body("t", &["1", "2"]))
+            .unwrap();
+        let err = store
+            .record_intent("c", "u", &body("u", &["2", "3"]))
+            .unwrap_err();
         assert!(err.to_string().contains("refusing"), "{err}");
         // Nothing of the refused attempt was kept.
         assert_eq!(store.attempts().unwrap().len(), 1);
@@ -673,7 +710,9 @@ mod tests {
                 },
             )
             .unwrap();
-        store.record_intent("c", "t", &body("t", &["2", "3"])).unwrap();
+        store
+            .record_intent("c", "t", &body("t", &["2", "3"]))
+            .unwrap();
         let snapshot = store.snapshot(["c"]).unwrap();
         let sent = &snapshot.campaigns["c"].sent_order_ids;
         assert_eq!(sent.len(), 2);
@@ -692,7 +731,11 @@ mod tests {
         let attempt = store.find("c", "t").unwrap().unwrap();
         assert_eq!(attempt.status, Status::InDoubt);
         store.resolve(&attempt, false).unwrap();
-        assert!(store.snapshot(["c"]).unwrap().campaigns["c"].sent_order_ids.is_empty());
+        assert!(
+            store.snapshot(["c"]).unwrap().campaigns["c"]
+                .sent_order_ids
+                .is_empty()
+        );
     }
 
     #[cfg(unix)]
