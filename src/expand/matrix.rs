@@ -16,9 +16,9 @@ pub type Combination = Vec<usize>;
 /// without a matrix has one, empty, combination. `Err` holds the count when it exceeds
 /// [`MAX_TASKS`].
 pub fn combinations(matrix: &IndexMap<String, MatrixValues>) -> Result<Vec<Combination>, u128> {
-    let count = matrix
-        .values()
-        .fold(1u128, |count, values| count.saturating_mul(values.0.len() as u128));
+    let count = matrix.values().fold(1u128, |count, values| {
+        count.saturating_mul(values.0.len() as u128)
+    });
     if count > MAX_TASKS as u128 {
         return Err(count);
     }
@@ -61,12 +61,22 @@ mod tests {
         let all = combinations(&matrix(&[("region", 2), ("tier", 3)])).unwrap();
         assert_eq!(
             all,
-            vec![vec![0, 0], vec![0, 1], vec![0, 2], vec![1, 0], vec![1, 1], vec![1, 2]]
+            vec![
+                vec![0, 0],
+                vec![0, 1],
+                vec![0, 2],
+                vec![1, 0],
+                vec![1, 1],
+                vec![1, 2]
+            ]
         );
     }
 
     #[test]
     fn huge_matrices_are_refused() {
-        assert_eq!(combinations(&matrix(&[("a", 1000), ("b", 1000)])), Err(1_000_000));
+        assert_eq!(
+            combinations(&matrix(&[("a", 1000), ("b", 1000)])),
+            Err(1_000_000)
+        );
     }
 }

@@ -96,6 +96,8 @@ pub fn expand_all(campaigns: &[LoadedCampaign]) -> (Vec<ExpandedCampaign>, Vec<D
         }
     }
     Diagnostic::sort(&mut problems);
+    // Campaigns may share a data file, and so its problems.
+    problems.dedup();
     (expanded, problems)
 }
 
@@ -147,7 +149,11 @@ impl<'a> Expansion<'a> {
                 problems.push(expansion.template_problem(&pointer, err));
             }
         }
-        if problems.is_empty() { Ok(expansion) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(expansion)
+        } else {
+            Err(problems)
+        }
     }
 
     fn run(&self) -> Result<ExpandedCampaign, Vec<Diagnostic>> {
@@ -236,9 +242,16 @@ impl<'a> Expansion<'a> {
         parts.join(", ")
     }
 
-    fn task_setup(&self, combination: &[usize], problems: &mut Vec<Diagnostic>) -> Option<TaskSetup> {
+    fn task_setup(
+        &self,
+        combination: &[usize],
+        problems: &mut Vec<Diagnostic>,
+    ) -> Option<TaskSetup> {
         let campaign = self.campaign;
-        let vars = campaign.vars.iter().map(|(name, value)| (name.as_str(), value));
+        let vars = campaign
+            .vars
+            .iter()
+            .map(|(name, value)| (name.as_str(), value));
         let matrix = campaign
             .matrix
             .iter()
@@ -247,11 +260,13 @@ impl<'a> Expansion<'a> {
         let context = template::task_context(&campaign.name, vars.chain(matrix));
         let task = &campaign.task;
         let found_before = problems.len();
-        let mut render = |pointer: &str, source: &str| {
-            self.render(pointer, source, &context, problems)
-        };
+        let mut render =
+            |pointer: &str, source: &str| self.render(pointer, source, &context, problems);
         let task_name = render("/task/taskName", &task.task_name);
-        let task_desc = task.task_desc.as_ref().map(|desc| render("/task/taskDesc", desc));
+        let task_desc = task
+            .task_desc
+            .as_ref()
+            .map(|desc| render("/task/taskDesc", desc));
         let country = render("/task/country", &task.country);
         let strategy_name = render("/task/strategyName", &task.strategy_name);
         let agent_group_no = render("/task/agentGroupNo", &task.agent_group_no);
@@ -341,14 +356,16 @@ impl<'a> Expansion<'a> {
         problems: &mut Vec<Diagnostic>,
     ) -> DesiredTask {
         let found_before = problems.len();
-        let (kept_before, dropped_before) = (taken.numbers.len(), taken.duplicates + taken.excluded);
+        let (kept_before, dropped_before) =
+            (taken.numbers.len(), taken.duplicates + taken.excluded);
         let mut call_list = Vec::new();
         let country = setup.body.country.as_str();
         for (index, source) in self.campaign.numbers.iter().enumerate() {
             let Ok(path) = self.source_path(&setup, NUMBERS, index, source, problems) else {
                 continue;
             };
-            let Some(mut open) = self.open(NUMBERS, index, source, path.as_deref(), problems) else {
+            let Some(mut open) = self.open(NUMBERS, index, source, path.as_deref(), problems)
+            else {
                 continue;
             };
             inputs.extend(open.path.clone());
@@ -356,7 +373,8 @@ impl<'a> Expansion<'a> {
             let mut invalid = open.problems.sibling();
             let mut other_failed: Option<(TemplateError, Position)> = None;
             stream(&mut open, self.normalizer, country, |batch, results| {
-                let mut kept: Vec<(usize, E164)> = Vec::new();
+                let mut kept: Vec<(usize, E164)> = Vec::with_capacity(results.len());
+                taken.numbers.reserve(results.len());
                 for (row, result) in results.into_iter().enumerate() {
                     match result {
                         Ok(number) if excluded.contains(&number) => taken.excluded += 1,
@@ -367,15 +385,20 @@ impl<'a> Expansion<'a> {
                                 taken.duplicates += 1;
                             }
                         }
-                        Err(err) => invalid.push(batch.position(row), err.message(batch.phone(row), country)),
+                        Err(err) => invalid
+                            .push(batch.position(row), err.message(batch.phone(row), country)),
                     }
                 }
                 let items: Vec<Result<CallItem, TemplateError>> = kept
                     .par_iter()
                     .map(|&(row, number)| {
+                        let user_phone = number.digits();
                         Ok(CallItem {
-                            order_id: order_id::order_id_of(&self.campaign.name, number),
-                            user_phone: number.digits(),
+                            order_id: order_id::order_id_of_digits(
+                                &self.campaign.name,
+                                &user_phone,
+                            ),
+                            user_phone,
                             other: other.value(batch, row)?,
                         })
                     })
@@ -394,7 +417,10 @@ impl<'a> Expansion<'a> {
                 let mut problem = self.template_problem(&pointer, err);
                 problem.message = format!(
                     "{} (for the number at {}:{}:{})",
-                    problem.message, open.problems.file(), at.line, at.column
+                    problem.message,
+                    open.problems.file(),
+                    at.line,
+                    at.column
                 );
                 problems.push(problem);
             }
@@ -416,7 +442,10 @@ impl<'a> Expansion<'a> {
             };
             problems.push(self.document.diagnostic(
                 "/task/taskName",
-                format!("task \"{}\" has nothing to dial: {why}", setup.body.task_name),
+                format!(
+                    "task \"{}\" has nothing to dial: {why}",
+                    setup.body.task_name
+                ),
             ));
         }
         DesiredTask {
@@ -447,10 +476,10 @@ impl<'a> Expansion<'a> {
             return Err(());
         }
         if rendered.trim().is_empty() {
-            problems.push(self.document.diagnostic(
-                &pointer,
-                format!("`{key}`: the path renders empty"),
-            ));
+            problems.push(
+                self.document
+                    .diagnostic(&pointer, format!("`{key}`: the path renders empty")),
+            );
             return Err(());
         }
         Ok(Some(rendered))
@@ -506,46 +535,52 @@ impl<'a> Expansion<'a> {
                         return None;
                     }
                 };
-                CsvReader::open(&full, &file, delimiter).and_then(|(reader, header)| {
-                    let Some(phone) = header.iter().position(|name| *name == csv.phone_column) else {
-                        return Err(OpenError::Source(format!(
-                            "CSV column `{}` is not in {file}; its columns are: {}",
-                            csv.phone_column,
-                            header.join(", ")
-                        )));
-                    };
-                    let batch = Batch::new(reader.width(), phone);
-                    Ok((Reader::Csv(reader), batch, header))
-                })
+                CsvReader::open(&full, &file, delimiter)
+                    .map(|(reader, header)| (Reader::Csv(reader), header))
             }
             _ => TextReader::open(&full, &file)
-                .map(|reader| (Reader::Text(reader), Batch::new(1, 0), Header::from([]))),
+                .map(|reader| (Reader::Text(reader), Header::from([]))),
         };
-        match opened {
-            Ok((reader, batch, header)) => Some(OpenSource {
-                reader,
-                batch,
-                problems: Problems::in_file(&file),
-                header,
-                path: Some(full),
-            }),
+        let (reader, header) = match opened {
+            Ok(opened) => opened,
             Err(err) => {
                 problems.push(match err {
                     OpenError::NotFound => self.document.diagnostic(
                         &at(key),
                         format!("`{key}`: file \"{path}\" not found (looked for {file})"),
                     ),
-                    OpenError::Source(message) if message.starts_with("CSV column") => {
-                        self.document.diagnostic(&at("phoneColumn"), message)
-                    }
-                    OpenError::Source(message) => {
-                        self.document.diagnostic(&at(key), format!("`{key}`: {message}"))
-                    }
+                    OpenError::Source(message) => self
+                        .document
+                        .diagnostic(&at(key), format!("`{key}`: {message}")),
                     OpenError::InFile(diagnostic) => diagnostic,
                 });
-                None
+                return None;
             }
-        }
+        };
+        let batch = match source {
+            NumberSource::Csv(csv) => {
+                let Some(phone) = header.iter().position(|name| *name == csv.phone_column) else {
+                    problems.push(self.document.diagnostic(
+                        &at("phoneColumn"),
+                        format!(
+                            "CSV column `{}` is not in {file}; its columns are: {}",
+                            csv.phone_column,
+                            header.join(", ")
+                        ),
+                    ));
+                    return None;
+                };
+                Batch::new(header.len(), phone)
+            }
+            _ => Batch::new(1, 0),
+        };
+        Some(OpenSource {
+            reader,
+            batch,
+            problems: Problems::in_file(&file),
+            header,
+            path: Some(full),
+        })
     }
 
     /// How the `other` value of each number of a source is made. Problems found here are
@@ -583,7 +618,12 @@ impl<'a> Expansion<'a> {
                 open.problems.file(),
                 header.join(", ")
             );
-            problems.push(self.document.source.diagnostic(position, message).with_pointer(&pointer));
+            problems.push(
+                self.document
+                    .source
+                    .diagnostic(position, message)
+                    .with_pointer(&pointer),
+            );
         };
         let absent = template::missing_columns(&template, header);
         for (column, offset) in &absent {
@@ -687,7 +727,10 @@ impl Other<'_> {
                 template,
                 context,
                 header,
-            } => template::render(template, &template::row_context(context, header, batch.fields(row))),
+            } => template::render(
+                template,
+                &template::row_context(context, header, batch.fields(row)),
+            ),
         }
     }
 }

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use rlibphonenumber::{
-    NumberLengthType, PHONE_NUMBER_UTIL, ParseError, PhoneNumberFormat, Region, ValidationError,
+    NumberLengthType, PHONE_NUMBER_UTIL, ParseError, PhoneNumber, Region, ValidationError,
 };
 
 /// A phone number in E.164 form, kept as its digits. E.164 numbers have at most 15 digits and
@@ -18,16 +18,6 @@ use rlibphonenumber::{
 pub struct E164(u64);
 
 impl E164 {
-    /// The number from its digits, with or without a leading `+`.
-    pub fn parse(text: &str) -> Option<E164> {
-        let digits = text.strip_prefix('+').unwrap_or(text);
-        if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit())
-        {
-            return None;
-        }
-        digits.parse().ok().map(E164)
-    }
-
     /// The digits without `+`, as the provider's `userPhone` takes them.
     pub fn digits(self) -> String {
         self.0.to_string()
@@ -92,9 +82,7 @@ impl PhoneError {
             PhoneError::TooShort => format!("too short for a number of {country}"),
             PhoneError::TooLong => format!("too long for a number of {country}"),
             PhoneError::InvalidLength => format!("no number of {country} has that many digits"),
-            PhoneError::LocalOnly => {
-                "a local number; write it with its area code".to_owned()
-            }
+            PhoneError::LocalOnly => "a local number; write it with its area code".to_owned(),
             PhoneError::Extension => {
                 "it has an extension, which a call task cannot dial; remove it".to_owned()
             }
@@ -146,10 +134,16 @@ impl PhoneNormalizer for LibPhoneNumber {
                 ParseError::TooLongNsn => PhoneError::TooLong,
                 ParseError::NotANumber(_) => PhoneError::NotANumber,
             })?;
-        if number.extension.as_deref().is_some_and(|ext| !ext.is_empty()) {
+        if number
+            .extension
+            .as_deref()
+            .is_some_and(|ext| !ext.is_empty())
+        {
             return Err(PhoneError::Extension);
         }
-        if text.chars().any(char::is_alphabetic) {
+        if text.bytes().any(|b| b.is_ascii_alphabetic())
+            || (!text.is_ascii() && text.chars().any(char::is_alphabetic))
+        {
             return Err(PhoneError::Letters);
         }
         match PHONE_NUMBER_UTIL.is_possible_number_with_reason(&number) {
@@ -160,9 +154,8 @@ impl PhoneNormalizer for LibPhoneNumber {
             Err(ValidationError::InvalidLength) => return Err(PhoneError::InvalidLength),
             Err(ValidationError::InvalidCountryCode) => return Err(PhoneError::UnknownCallingCode),
         }
-        let formatted = PHONE_NUMBER_UTIL.format(&number, PhoneNumberFormat::E164);
         // Every possible number fits; a longer one would be no E.164 number at all.
-        let e164 = E164::parse(&formatted).ok_or(PhoneError::TooLong)?;
+        let e164 = e164_of(&number).ok_or(PhoneError::TooLong)?;
         if number.country_code != country_code && !written_with_plus(text) {
             return Err(PhoneError::OtherCountry { number: e164 });
         }
@@ -173,6 +166,27 @@ impl PhoneNormalizer for LibPhoneNumber {
 /// Whether `code` is a two-letter region the phone-number metadata knows, such as `HK`.
 pub fn is_known_region(code: &str) -> bool {
     LibPhoneNumber.is_known_region(code)
+}
+
+/// The E.164 form of a parsed number: its calling code, then its national significant number
+/// (which keeps leading zeros, as Italian numbers have). Computed rather than formatted and
+/// read back, which matters at a million numbers; a test holds it to libphonenumber's E.164
+/// formatting for the example number of every region.
+fn e164_of(number: &PhoneNumber) -> Option<E164> {
+    let zeros = match number.italian_leading_zero {
+        Some(true) => number
+            .number_of_leading_zeros
+            .unwrap_or(1)
+            .max(0)
+            .unsigned_abs(),
+        _ => 0,
+    };
+    let national = number.national_number;
+    let digits = zeros + national.checked_ilog10().map_or(1, |log| log + 1);
+    let code = u64::try_from(number.country_code).ok()?;
+    code.checked_mul(10u64.checked_pow(digits)?)?
+        .checked_add(national)
+        .map(E164)
 }
 
 fn calling_code(country: &str) -> Option<i32> {
@@ -222,7 +236,13 @@ mod tests {
         ] {
             assert_eq!(norm(raw, "GB"), Ok("447700900123".into()), "{raw}");
         }
-        for raw in ["(202) 555-0123", "202.555.0123", "1 202 555 0123", "+1-202-555-0123", "011 1 202 555 0123"] {
+        for raw in [
+            "(202) 555-0123",
+            "202.555.0123",
+            "1 202 555 0123",
+            "+1-202-555-0123",
+            "011 1 202 555 0123",
+        ] {
             assert_eq!(norm(raw, "US"), Ok("12025550123".into()), "{raw}");
         }
         assert_eq!(norm("020 7946 0018", "GB"), Ok("442079460018".into()));
@@ -236,8 +256,15 @@ mod tests {
 
     #[test]
     fn numbers_of_another_country_without_plus_are_refused() {
-        let err = LibPhoneNumber.normalize("011 44 7700 900100", "US").unwrap_err();
-        assert_eq!(err, PhoneError::OtherCountry { number: E164::parse("447700900100").unwrap() });
+        let err = LibPhoneNumber
+            .normalize("011 44 7700 900100", "US")
+            .unwrap_err();
+        assert_eq!(
+            err,
+            PhoneError::OtherCountry {
+                number: E164(447_700_900_100)
+            }
+        );
         let text = err.message("011 44 7700 900100", "US");
         assert_eq!(
             text,
@@ -245,7 +272,10 @@ mod tests {
              the task's country US; write it as +447700900100 if it is meant"
         );
         let text = PhoneError::TooShort.message("123", "GB");
-        assert_eq!(text, "invalid phone number \"123\": too short for a number of GB");
+        assert_eq!(
+            text,
+            "invalid phone number \"123\": too short for a number of GB"
+        );
     }
 
     #[test]
@@ -253,14 +283,41 @@ mod tests {
         assert_eq!(norm("", "GB"), Err(PhoneError::Empty));
         assert_eq!(norm("   ", "GB"), Err(PhoneError::Empty));
         assert_eq!(norm("call me", "GB"), Err(PhoneError::NotANumber));
-        assert_eq!(norm("+999 123 456", "GB"), Err(PhoneError::UnknownCallingCode));
+        assert_eq!(
+            norm("+999 123 456", "GB"),
+            Err(PhoneError::UnknownCallingCode)
+        );
         assert_eq!(norm("123", "GB"), Err(PhoneError::TooShort));
         assert_eq!(norm("07700 900123 4567", "GB"), Err(PhoneError::TooLong));
         assert_eq!(norm("555-0123", "US"), Err(PhoneError::LocalOnly));
-        assert_eq!(norm("+44 7700 900123 ext. 12", "GB"), Err(PhoneError::Extension));
+        assert_eq!(
+            norm("+44 7700 900123 ext. 12", "GB"),
+            Err(PhoneError::Extension)
+        );
         assert_eq!(norm("0770O 9OO123", "GB"), Err(PhoneError::Letters));
         assert_eq!(norm("020 7946 0018 x", "GB"), Err(PhoneError::Letters));
         assert_eq!(norm("07700 900123", "XX"), Err(PhoneError::UnknownCountry));
+    }
+
+    /// The computed E.164 form agrees with libphonenumber's formatting, for the example number
+    /// of every region (libphonenumber's own, so no number is written here), leading zeros
+    /// included.
+    #[test]
+    fn e164_matches_libphonenumber_formatting() {
+        use rlibphonenumber::PhoneNumberFormat;
+        let mut checked = 0;
+        for region in PHONE_NUMBER_UTIL.get_supported_regions() {
+            let Ok(example) = PHONE_NUMBER_UTIL.get_example_number(region) else {
+                continue;
+            };
+            let formatted = PHONE_NUMBER_UTIL.format(&example, PhoneNumberFormat::E164);
+            assert_eq!(
+                e164_of(&example).map(|n| n.to_string()),
+                Some(formatted.into_owned())
+            );
+            checked += 1;
+        }
+        assert!(checked > 200, "{checked}");
     }
 
     #[test]
@@ -271,14 +328,10 @@ mod tests {
     }
 
     #[test]
-    fn e164_round_trips_and_refuses_non_numbers() {
-        let n = E164::parse("+447700900123").unwrap();
+    fn e164_prints_with_and_without_plus() {
+        let n = E164(447_700_900_123);
         assert_eq!(n.digits(), "447700900123");
         assert_eq!(n.to_string(), "+447700900123");
-        assert_eq!(E164::parse("447700900123"), Some(n));
-        for bad in ["", "+", "0447", "44a", "+-1", "99999999999999999999999"] {
-            assert_eq!(E164::parse(bad), None, "{bad}");
-        }
     }
 
     /// Separators a person might put between digit groups.
@@ -322,21 +375,16 @@ mod tests {
         }
 
         /// A US number in the 555-01xx range, written in any of the usual ways, comes out as
-        /// 1 + ten digits, and its E.164 text reads back to the same number.
+        /// 1 and its ten digits.
         #[test]
         fn us_formats_agree(area in 201u32..990, last in 100u32..200, form in 0usize..4) {
-            prop_assume!(area % 100 != 11 && (area / 10) % 10 != 9);
             let raw = match form {
                 0 => format!("({area}) 555-0{last}"),
                 1 => format!("{area}.555.0{last}"),
                 2 => format!("+1 {area} 555 0{last}"),
                 _ => format!("1-{area}-555-0{last}"),
             };
-            let result = LibPhoneNumber.normalize(&raw, "US");
-            prop_assume!(result.is_ok());
-            let number = result.unwrap();
-            prop_assert_eq!(number.digits(), format!("1{area}5550{last}"));
-            prop_assert_eq!(E164::parse(&number.to_string()), Some(number));
+            prop_assert_eq!(norm(&raw, "US"), Ok(format!("1{area}5550{last}")));
         }
 
         /// Normalizing never panics, whatever the text.

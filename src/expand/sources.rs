@@ -63,7 +63,9 @@ impl Batch {
     /// Field `column` of row `row`.
     pub fn field(&self, row: usize, column: usize) -> &str {
         let index = row * self.width + column;
-        let start = index.checked_sub(1).map_or(0, |previous| self.ends[previous]);
+        let start = index
+            .checked_sub(1)
+            .map_or(0, |previous| self.ends[previous]);
         &self.text[start..self.ends[index]]
     }
 
@@ -158,14 +160,14 @@ impl Problems {
         self.listed.push(Diagnostic::file(&self.file, message));
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.listed.is_empty()
-    }
-
     /// The listed problems, and one more line counting those left out.
     pub fn into_diagnostics(mut self) -> Vec<Diagnostic> {
         if self.omitted > 0 {
-            let more = if self.omitted == 1 { "problem" } else { "problems" };
+            let more = if self.omitted == 1 {
+                "problem"
+            } else {
+                "problems"
+            };
             self.listed.push(Diagnostic::file(
                 &self.file,
                 format!(
@@ -183,8 +185,8 @@ impl Problems {
 pub enum OpenError {
     /// The file does not exist.
     NotFound,
-    /// A problem about the source as the campaign file names it (unreadable, empty, no such
-    /// column), reported at the source in the campaign file.
+    /// A problem with the file as a whole (unreadable, no header), reported at the source in
+    /// the campaign file.
     Source(String),
     /// A problem at a place in the data file itself.
     InFile(Diagnostic),
@@ -232,7 +234,6 @@ impl Reader {
 pub struct CsvReader {
     reader: csv::Reader<LineIndex<File>>,
     record: csv::ByteRecord,
-    width: usize,
 }
 
 /// The header of a CSV file, its columns trimmed of surrounding spaces.
@@ -250,15 +251,18 @@ impl CsvReader {
             .from_reader(LineIndex::new(handle));
         let header = reader
             .byte_headers()
-            .map_err(|err| OpenError::Source(format!("cannot read {file}: {err}")))?;
+            .map_err(|err| OpenError::Source(format!("cannot read {file}: {err}")))?
+            .clone();
         if header.iter().all(<[u8]>::is_empty) {
             return Err(OpenError::Source(format!(
                 "{file} has no header row; a CSV source starts with a row naming its columns"
             )));
         }
+        let line = reader
+            .get_mut()
+            .line_at(header.position().map_or(0, csv::Position::byte));
         let mut names = Vec::with_capacity(header.len());
         for (index, name) in header.iter().enumerate() {
-            let line = header.position().map_or(1, |p| p.line() as usize);
             match std::str::from_utf8(name) {
                 Ok(name) => names.push(name.to_owned()),
                 Err(_) => {
@@ -273,14 +277,8 @@ impl CsvReader {
         let reader = CsvReader {
             reader,
             record: csv::ByteRecord::new(),
-            width: names.len(),
         };
         Ok((reader, names.into()))
-    }
-
-    /// Fields per row: the header's.
-    pub fn width(&self) -> usize {
-        self.width
     }
 
     fn fill(&mut self, batch: &mut Batch, problems: &mut Problems) -> bool {
@@ -359,7 +357,11 @@ impl<R> LineIndex<R> {
     /// record: only blank lines and line breaks can stand between the two. Asked in
     /// increasing order, so the lines before are forgotten.
     fn line_at(&mut self, start: u64) -> usize {
-        while self.starts.front().is_some_and(|&(offset, _)| offset < start) {
+        while self
+            .starts
+            .front()
+            .is_some_and(|&(offset, _)| offset < start)
+        {
             self.starts.pop_front();
         }
         self.starts.front().map_or(self.line, |&(_, line)| line)
@@ -376,7 +378,9 @@ impl<R: Read> Read for LineIndex<R> {
         let mut note = |from: usize, line: usize, starts: &mut VecDeque<(u64, usize)>| {
             let rest = &bytes[from..];
             match rest.iter().position(|&byte| byte != b'\r') {
-                Some(i) if rest[i] != b'\n' => starts.push_back((self.offset + (from + i) as u64, line)),
+                Some(i) if rest[i] != b'\n' => {
+                    starts.push_back((self.offset + (from + i) as u64, line))
+                }
                 Some(_) => {}
                 None => pending = true,
             }
@@ -485,11 +489,17 @@ mod tests {
         (dir, path)
     }
 
-    fn rows(reader: &mut Reader, batch: &mut Batch, problems: &mut Problems) -> Vec<(String, Position)> {
+    fn rows(
+        reader: &mut Reader,
+        batch: &mut Batch,
+        problems: &mut Problems,
+    ) -> Vec<(String, Position)> {
         let mut out = Vec::new();
         loop {
             let more = reader.fill(batch, problems);
-            out.extend((0..batch.len()).map(|row| (batch.phone(row).to_owned(), batch.position(row))));
+            out.extend(
+                (0..batch.len()).map(|row| (batch.phone(row).to_owned(), batch.position(row))),
+            );
             batch.clear();
             if !more {
                 return out;
@@ -506,7 +516,7 @@ mod tests {
         );
         let (csv, header) = CsvReader::open(&path, "a.csv", b',').unwrap();
         assert_eq!(&header[..], ["id".to_owned(), "phone".to_owned()]);
-        let mut batch = Batch::new(csv.width(), 1);
+        let mut batch = Batch::new(header.len(), 1);
         let mut problems = Problems::in_file("a.csv");
         let got = rows(&mut Reader::Csv(csv), &mut batch, &mut problems);
         assert_eq!(
@@ -520,15 +530,35 @@ mod tests {
         let problems = problems.into_diagnostics();
         assert_eq!(problems.len(), 2);
         assert_eq!(problems[0].location(), "a.csv:3:2");
-        assert!(problems[0].message.contains("this row has 1 field, the header has 2"));
+        assert!(
+            problems[0]
+                .message
+                .contains("this row has 1 field, the header has 2")
+        );
         assert_eq!(problems[1].location(), "a.csv:7:3");
+    }
+
+    #[test]
+    fn csv_lines_are_right_after_crlf_and_blank_lines() {
+        let (_dir, path) = write(
+            "d.csv",
+            b"phone\r\n\r\n07700 900100\r\n\r\n\r\n\"07700\r\n900101\"\r\n07700 900102",
+        );
+        let (csv, header) = CsvReader::open(&path, "d.csv", b',').unwrap();
+        let mut batch = Batch::new(header.len(), 0);
+        let mut problems = Problems::in_file("d.csv");
+        let lines: Vec<usize> = rows(&mut Reader::Csv(csv), &mut batch, &mut problems)
+            .iter()
+            .map(|(_, position)| position.line)
+            .collect();
+        assert_eq!(lines, [3, 6, 8]);
     }
 
     #[test]
     fn csv_fields_must_be_utf8() {
         let (_dir, path) = write("b.csv", b"phone;name\n07700 900100;\xff\xfe\n");
-        let (csv, _) = CsvReader::open(&path, "b.csv", b';').unwrap();
-        let mut batch = Batch::new(csv.width(), 0);
+        let (csv, header) = CsvReader::open(&path, "b.csv", b';').unwrap();
+        let mut batch = Batch::new(header.len(), 0);
         let mut problems = Problems::in_file("b.csv");
         assert!(rows(&mut Reader::Csv(csv), &mut batch, &mut problems).is_empty());
         assert_eq!(problems.into_diagnostics()[0].location(), "b.csv:2:2");
@@ -537,9 +567,14 @@ mod tests {
     #[test]
     fn empty_csv_has_no_header() {
         let (_dir, path) = write("c.csv", b"");
-        assert!(matches!(CsvReader::open(&path, "c.csv", b','), Err(OpenError::Source(m)) if m.contains("no header")));
+        assert!(
+            matches!(CsvReader::open(&path, "c.csv", b','), Err(OpenError::Source(m)) if m.contains("no header"))
+        );
         let missing = path.with_file_name("missing.csv");
-        assert!(matches!(CsvReader::open(&missing, "m.csv", b','), Err(OpenError::NotFound)));
+        assert!(matches!(
+            CsvReader::open(&missing, "m.csv", b','),
+            Err(OpenError::NotFound)
+        ));
     }
 
     #[test]
@@ -564,8 +599,9 @@ mod tests {
 
     #[test]
     fn batches_fill_up_and_continue() {
-        let numbers: Vec<(String, Position)> =
-            (0..BATCH_ROWS + 5).map(|i| (i.to_string(), Position::new(i + 1, 1))).collect();
+        let numbers: Vec<(String, Position)> = (0..BATCH_ROWS + 5)
+            .map(|i| (i.to_string(), Position::new(i + 1, 1)))
+            .collect();
         let (mut reader, mut batch) = Reader::inline(numbers);
         let mut problems = Problems::in_file("x");
         assert!(reader.fill(&mut batch, &mut problems));

@@ -90,9 +90,7 @@ pub struct Templates {
 
 impl Default for Templates {
     fn default() -> Self {
-        Templates {
-            env: environment(),
-        }
+        Templates { env: environment() }
     }
 }
 
@@ -120,7 +118,12 @@ impl Templates {
     }
 
     /// The string at `pointer` rendered with `context`: `source` itself when it is plain.
-    pub fn render(&self, pointer: &str, source: &str, context: &Value) -> Result<String, TemplateError> {
+    pub fn render(
+        &self,
+        pointer: &str,
+        source: &str,
+        context: &Value,
+    ) -> Result<String, TemplateError> {
         match self.get(pointer) {
             Some(template) => render(&template, context),
             None => Ok(source.to_owned()),
@@ -145,8 +148,15 @@ fn describe(err: &minijinja::Error, context: &Value) -> String {
                 .map(|keys| keys.map(|key| key.to_string()).collect())
                 .unwrap_or_default();
             names.sort();
-            let what = if detail.is_empty() { "a value is undefined" } else { detail };
-            format!("undefined variable: {what}; the names available here are: {}", names.join(", "))
+            let what = if detail.is_empty() {
+                "a value is undefined"
+            } else {
+                detail
+            };
+            format!(
+                "undefined variable: {what}; the names available here are: {}",
+                names.join(", ")
+            )
         }
         ErrorKind::OutOfFuel => "the template runs too long (out of fuel); campaign templates \
             should fill in values, not compute"
@@ -174,7 +184,9 @@ pub fn value_from_json(value: &serde_json::Value) -> Value {
             (None, None, f) => Value::from(f.unwrap_or(f64::NAN)),
         },
         serde_json::Value::String(s) => Value::from(s.as_str()),
-        serde_json::Value::Array(items) => Value::from(items.iter().map(value_from_json).collect::<Vec<_>>()),
+        serde_json::Value::Array(items) => {
+            Value::from(items.iter().map(value_from_json).collect::<Vec<_>>())
+        }
         serde_json::Value::Object(map) => Value::from(
             map.iter()
                 .map(|(key, item)| (key.clone(), value_from_json(item)))
@@ -220,11 +232,18 @@ impl Object for Row {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let key = key.as_str()?;
         let index = self.header.iter().position(|name| name == key)?;
-        self.fields.get(index).map(|field| Value::from(field.as_str()))
+        self.fields
+            .get(index)
+            .map(|field| Value::from(field.as_str()))
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.header.iter().map(|name| Value::from(name.as_str())).collect())
+        Enumerator::Values(
+            self.header
+                .iter()
+                .map(|name| Value::from(name.as_str()))
+                .collect(),
+        )
     }
 }
 
@@ -243,7 +262,10 @@ pub fn missing_columns(template: &Template<'_, '_>, header: &[String]) -> Vec<(S
         .map(|path| path.split('.').next().unwrap_or(path))
         .filter(|column| !header.iter().any(|name| name == column))
         .map(|column| {
-            let offset = template.source().find(&format!("row.{column}")).unwrap_or(0);
+            let offset = template
+                .source()
+                .find(&format!("row.{column}"))
+                .unwrap_or(0);
             (column.to_owned(), offset)
         })
         .collect();
@@ -316,8 +338,12 @@ mod tests {
 
     fn context() -> Value {
         let vars = serde_json::json!({"quarter": "2026Q2", "n": 3, "flag": true});
-        let names: Vec<(&str, &serde_json::Value)> =
-            vars.as_object().unwrap().iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let names: Vec<(&str, &serde_json::Value)> = vars
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect();
         task_context("spring", names)
     }
 
@@ -333,21 +359,39 @@ mod tests {
     fn renders_vars_and_campaign() {
         let out = render_str("{{ campaign }}-{{ quarter }}-{{ n + 1 }}", &context()).unwrap();
         assert_eq!(out, "spring-2026Q2-4");
-        assert_eq!(render_str("plain {text}", &context()).unwrap(), "plain {text}");
-        assert_eq!(render_str("{{ quarter }}\n", &context()).unwrap(), "2026Q2\n");
+        assert_eq!(
+            render_str("plain {text}", &context()).unwrap(),
+            "plain {text}"
+        );
+        assert_eq!(
+            render_str("{{ quarter }}\n", &context()).unwrap(),
+            "2026Q2\n"
+        );
     }
 
     #[test]
     fn undefined_names_are_errors_at_their_offset() {
         let err = render_str("a-{{ quarter }}-{{ region }}", &context()).unwrap_err();
         assert_eq!(err.offset, 19);
-        assert!(err.message.contains("`region` is undefined"), "{}", err.message);
-        assert!(err.message.contains("campaign, flag, n, quarter"), "{}", err.message);
+        assert!(
+            err.message.contains("`region` is undefined"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("campaign, flag, n, quarter"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn runaway_templates_stop() {
-        let err = render_str("{% for i in range(100000) %}{{ i }}{% endfor %}", &context()).unwrap_err();
+        let err = render_str(
+            "{% for i in range(100000) %}{{ i }}{% endfor %}",
+            &context(),
+        )
+        .unwrap_err();
         assert!(err.message.contains("out of fuel"), "{}", err.message);
         let err = render_str("{{ 'x' * 100000000 }}", &context()).unwrap_err();
         assert!(err.message.contains("out of fuel"), "{}", err.message);
@@ -369,17 +413,26 @@ mod tests {
         let out = render_str("{{ row.id }}/{{ row['customer id'] }}/{{ quarter }}", &row).unwrap();
         assert_eq!(out, "7/C1/2026Q2");
         let err = render_str("{{ row.nope }}", &row).unwrap_err();
-        assert!(err.message.contains("`row.nope` is undefined"), "{}", err.message);
+        assert!(
+            err.message.contains("`row.nope` is undefined"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn missing_columns_are_found_before_rendering() {
         let mut templates = Templates::default();
-        templates.add("/t", "x={{ row.id }} {{ row.nope | upper }} {{ quarter }}").unwrap();
+        templates
+            .add("/t", "x={{ row.id }} {{ row.nope | upper }} {{ quarter }}")
+            .unwrap();
         let template = templates.get("/t").unwrap();
         assert!(uses_row(&template));
         let header = ["id".to_owned()];
-        assert_eq!(missing_columns(&template, &header), vec![("nope".to_owned(), 18)]);
+        assert_eq!(
+            missing_columns(&template, &header),
+            vec![("nope".to_owned(), 18)]
+        );
     }
 
     #[test]
@@ -390,7 +443,11 @@ mod tests {
         );
         assert_eq!(
             row_lookups("{{row['a b']}}-{{ row[\"c\"] }}"),
-            Some(vec![Piece::Column("a b"), Piece::Text("-"), Piece::Column("c")])
+            Some(vec![
+                Piece::Column("a b"),
+                Piece::Text("-"),
+                Piece::Column("c")
+            ])
         );
         assert_eq!(row_lookups(""), Some(vec![]));
         for not_simple in [

@@ -1,0 +1,200 @@
+//! Expansion through the library, on generated campaigns: deduplication across sources and
+//! matrix tasks, exclusion, order and orderIDs, checked against a model of the rules in
+//! docs/decisions.md ("Expansion").
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use campaignctl::expand::{self, ExpandedCampaign};
+use proptest::prelude::*;
+
+const REGIONS: [&str; 3] = ["north", "south", "west"];
+
+/// A campaign with one task per region, each dialing `data/<region>.csv`, minus `dnc.txt`.
+const CAMPAIGN: &str = r#"name: prop
+matrix:
+  region: [north, south, west]
+task:
+  taskName: "t-{{ region }}"
+  country: GB
+  strategyName: Default Strategy
+  dispatchType: none
+  agentGroupNo: NX09445G000025
+  predictCallRate: 1.0
+  ratioCallRate: 1.0
+  startCount: 1
+numbers:
+  - csv: "data/{{ region }}.csv"
+    other: "{{ row.id }}"
+exclude:
+  - file: dnc.txt
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn expand_in(dir: &Path) -> Result<ExpandedCampaign, Vec<campaignctl::Diagnostic>> {
+    let checked = campaignctl::validate::check(&[dir.join("prop.campaign.yaml")]);
+    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+    expand::expand(&checked.campaigns[0])
+}
+
+/// One of 30 numbers of the fictional 07700 900xxx range, as its subscriber digits.
+fn subscriber() -> impl Strategy<Value = u32> {
+    100u32..130
+}
+
+/// The number written in one of the ways people write UK mobile numbers.
+fn written(subscriber: u32, form: usize) -> String {
+    match form % 5 {
+        0 => format!("07700 900{subscriber}"),
+        1 => format!("+44 7700 900{subscriber}"),
+        2 => format!("07700900{subscriber}"),
+        3 => format!("0044 7700-900-{subscriber}"),
+        _ => format!("(0)7700 900 {subscriber}"),
+    }
+}
+
+fn e164(subscriber: u32) -> String {
+    format!("447700900{subscriber}")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn dedupe_and_exclusion_follow_the_rules(
+        sources in prop::collection::vec(prop::collection::vec((subscriber(), 0usize..5), 0..12), 3),
+        excluded in prop::collection::vec((subscriber(), 0usize..5), 0..4),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "prop.campaign.yaml", CAMPAIGN);
+        for (region, rows) in REGIONS.iter().zip(&sources) {
+            let mut csv = String::from("id,phone\n");
+            for (row, (number, form)) in rows.iter().enumerate() {
+                csv.push_str(&format!("{region}-{row},{}\n", written(*number, *form)));
+            }
+            write(dir.path(), &format!("data/{region}.csv"), &csv);
+        }
+        let dnc: String = excluded.iter().map(|(n, form)| written(*n, *form) + "\n").collect();
+        write(dir.path(), "dnc.txt", &dnc);
+
+        // The model: sources in order, tasks in matrix order; excluded first, then first wins.
+        let blocked: HashSet<String> = excluded.iter().map(|(n, _)| e164(*n)).collect();
+        let mut seen = HashSet::new();
+        let (mut duplicates, mut dropped_as_excluded) = (0, 0);
+        let mut expected: Vec<Vec<(String, String)>> = Vec::new();
+        for (region, rows) in REGIONS.iter().zip(&sources) {
+            let mut task = Vec::new();
+            for (row, (number, _)) in rows.iter().enumerate() {
+                let number = e164(*number);
+                if blocked.contains(&number) {
+                    dropped_as_excluded += 1;
+                } else if seen.insert(number.clone()) {
+                    task.push((number, format!("{region}-{row}")));
+                } else {
+                    duplicates += 1;
+                }
+            }
+            expected.push(task);
+        }
+
+        match expand_in(dir.path()) {
+            Ok(campaign) => {
+                prop_assert!(expected.iter().all(|task| !task.is_empty()));
+                prop_assert_eq!(campaign.duplicates_dropped, duplicates);
+                prop_assert_eq!(campaign.excluded, dropped_as_excluded);
+                let got: Vec<Vec<(String, String)>> = campaign
+                    .tasks
+                    .iter()
+                    .map(|task| {
+                        task.body
+                            .call_list
+                            .iter()
+                            .map(|item| (item.user_phone.clone(), item.other.clone()))
+                            .collect()
+                    })
+                    .collect();
+                prop_assert_eq!(got, expected);
+                for task in &campaign.tasks {
+                    for item in &task.body.call_list {
+                        prop_assert_eq!(&item.order_id, &expand::order_id("prop", &item.user_phone));
+                    }
+                }
+            }
+            Err(problems) => {
+                // Only empty tasks may fail, each named in a "nothing to dial" error.
+                let empty: Vec<String> = REGIONS
+                    .iter()
+                    .zip(&expected)
+                    .filter(|(_, task)| task.is_empty())
+                    .map(|(region, _)| format!("task \"t-{region}\" has nothing to dial"))
+                    .collect();
+                prop_assert_eq!(problems.len(), empty.len(), "{:?}", problems);
+                for (problem, message) in problems.iter().zip(&empty) {
+                    prop_assert!(problem.message.starts_with(message.as_str()), "{}", problem.message);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn inputs_list_the_campaign_and_every_data_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "prop.campaign.yaml", CAMPAIGN);
+    for (i, region) in REGIONS.iter().enumerate() {
+        write(
+            dir.path(),
+            &format!("data/{region}.csv"),
+            &format!("id,phone\nx,07700 90011{i}\n"),
+        );
+    }
+    write(dir.path(), "dnc.txt", "# nobody\n");
+    let campaign = expand_in(dir.path()).unwrap();
+    let names: Vec<String> = campaign
+        .inputs
+        .iter()
+        .map(|path| path.strip_prefix(dir.path()).unwrap().display().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "data/north.csv",
+            "data/south.csv",
+            "data/west.csv",
+            "dnc.txt",
+            "prop.campaign.yaml"
+        ]
+    );
+}
+
+#[test]
+fn exclusions_accept_other_countries_and_skip_what_cannot_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = CAMPAIGN
+        .replace("matrix:\n  region: [north, south, west]\n", "")
+        .replace("t-{{ region }}", "t")
+        .replace("data/{{ region }}.csv", "data/all.csv")
+        .replace("country: GB", "country: US");
+    write(dir.path(), "prop.campaign.yaml", &campaign);
+    write(
+        dir.path(),
+        "data/all.csv",
+        "id,phone\na,+44 7700 900100\nb,(202) 555-0100\nc,+44 7700 900101\n",
+    );
+    // A GB number written with 00 counts as written; a GB national number cannot be a US one.
+    write(dir.path(), "dnc.txt", "011 44 7700 900100\n07700 900101\n");
+    let campaign = expand_in(dir.path()).unwrap();
+    let phones: Vec<&str> = campaign.tasks[0]
+        .body
+        .call_list
+        .iter()
+        .map(|item| item.user_phone.as_str())
+        .collect();
+    assert_eq!(phones, ["12025550100", "447700900101"]);
+    assert_eq!(campaign.excluded, 1);
+}
