@@ -23,13 +23,13 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
-    /// The NXCC gateway's base URL; the createandcall path is appended.
+    /// The NXCC gateway's base URL; the createandcall path is appended. Ignored with
+    /// `--sandbox`, so a production endpoint set in the environment is never used by a trial.
     #[arg(
         long,
         env = "NXCC_ENDPOINT",
         value_name = "URL",
-        default_value = crate::nxcc::DEFAULT_ENDPOINT,
-        conflicts_with = "sandbox"
+        default_value = crate::nxcc::DEFAULT_ENDPOINT
     )]
     pub endpoint: String,
 

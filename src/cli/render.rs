@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::diagnostic::{self, Format};
-use crate::error::{EXIT_ERROR, EXIT_OK, Error};
+use crate::error::{EXIT_OK, Error};
 use crate::nxcc::CreateAndCall;
 
 #[derive(Debug, clap::Args)]
@@ -28,9 +27,10 @@ struct RenderedTask<'a> {
 pub fn run(_global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, Error> {
     let expanded = crate::expand::check_and_expand(&args.paths);
     if !expanded.diagnostics.is_empty() {
-        let text = diagnostic::render(&expanded.diagnostics, Format::Human, expanded.files_checked);
-        let _ = write!(anstream::stderr(), "{text}");
-        return Ok(EXIT_ERROR);
+        return Err(Error::Invalid {
+            diagnostics: expanded.diagnostics,
+            files_checked: expanded.files_checked,
+        });
     }
     let tasks: Vec<RenderedTask<'_>> = expanded
         .campaigns
