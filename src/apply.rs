@@ -130,12 +130,14 @@ pub async fn run(
                 pacer.wait().await;
             }
             if stop.load(Ordering::SeqCst) {
-                return report(
+                let report = report(
                     &request,
                     TaskOutcome::NotStarted {
                         reason: "stopped before sending (interrupted)".to_owned(),
                     },
                 );
+                observer.finished(&report);
+                return report;
             }
             let intent =
                 lock(store).record_intent(&request.campaign, &request.base_name, &request.body);

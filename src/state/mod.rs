@@ -500,6 +500,8 @@ impl Store {
                  WHERE status = 'sending'",
                 [now()],
             )?;
+            // No version bump: `sending` and `in-doubt` block the same numbers and names, so no
+            // plan changes, and a plan saved after a crash must still apply.
             if changed > 0 {
                 journal(
                     tx,
@@ -507,7 +509,6 @@ impl Store {
                     "settle",
                     &format!("{changed} interrupted attempts in doubt"),
                 )?;
-                bump_version(tx)?;
             }
             Ok(changed)
         };
