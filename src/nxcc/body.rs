@@ -39,3 +39,31 @@ pub struct CallItem {
     /// Pass-through value returned in call records.
     pub other: String,
 }
+
+#[cfg(test)]
+impl CreateAndCall {
+    /// A body for tests: number `n` is `+447700900nnn` (a range reserved for fiction) with the
+    /// orderID `IDn`.
+    pub(crate) fn sample(task_name: &str, numbers: &[u32]) -> CreateAndCall {
+        CreateAndCall {
+            task_name: task_name.into(),
+            task_desc: None,
+            country: "GB".into(),
+            strategy_name: "Default Strategy".into(),
+            dispatch_type: 0,
+            agent_group_no: "NX1".into(),
+            predict_call_rate: 1.0,
+            ratio_call_rate: 1.0,
+            start_count: 1,
+            startup_type: None,
+            call_list: numbers
+                .iter()
+                .map(|n| CallItem {
+                    order_id: format!("ID{n}"),
+                    user_phone: format!("447700900{n:03}"),
+                    other: String::new(),
+                })
+                .collect(),
+        }
+    }
+}

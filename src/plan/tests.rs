@@ -6,30 +6,10 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::expand::{DesiredTask, ExpandedCampaign};
-use crate::nxcc::CallItem;
 use crate::state::{CampaignState, Snapshot, Status};
 
 fn body(name: &str, numbers: &[u32]) -> CreateAndCall {
-    CreateAndCall {
-        task_name: name.into(),
-        task_desc: None,
-        country: "GB".into(),
-        strategy_name: "Default Strategy".into(),
-        dispatch_type: 0,
-        agent_group_no: "NX1".into(),
-        predict_call_rate: 1.0,
-        ratio_call_rate: 1.0,
-        start_count: 1,
-        startup_type: None,
-        call_list: numbers
-            .iter()
-            .map(|n| CallItem {
-                order_id: format!("ID{n}"),
-                user_phone: format!("447700900{n:03}"),
-                other: String::new(),
-            })
-            .collect(),
-    }
+    CreateAndCall::sample(name, numbers)
 }
 
 fn campaign(tasks: Vec<CreateAndCall>) -> ExpandedCampaign {

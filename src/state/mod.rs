@@ -659,46 +659,24 @@ fn create_private(path: &Path) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nxcc::CallItem;
 
-    fn body(name: &str, numbers: &[&str]) -> CreateAndCall {
-        CreateAndCall {
-            task_name: name.into(),
-            task_desc: None,
-            country: "GB".into(),
-            strategy_name: "Default Strategy".into(),
-            dispatch_type: 0,
-            agent_group_no: "NX1".into(),
-            predict_call_rate: 1.0,
-            ratio_call_rate: 1.0,
-            start_count: 1,
-            startup_type: None,
-            call_list: numbers
-                .iter()
-                .map(|n| CallItem {
-                    order_id: format!("ID{n}"),
-                    user_phone: (*n).into(),
-                    other: String::new(),
-                })
-                .collect(),
-        }
+    fn body(name: &str, numbers: &[u32]) -> CreateAndCall {
+        CreateAndCall::sample(name, numbers)
     }
 
     #[test]
     fn a_number_cannot_be_recorded_as_sent_twice() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let first = store
-            .record_intent("c", "t", &body("t", &["1", "2"]))
-            .unwrap();
+        let first = store.record_intent("c", "t", &body("t", &[1, 2])).unwrap();
         let err = store
-            .record_intent("c", "u", &body("u", &["2", "3"]))
+            .record_intent("c", "u", &body("u", &[2, 3]))
             .unwrap_err();
         assert!(err.to_string().contains("refusing"), "{err}");
         // Nothing of the refused attempt was kept.
         assert_eq!(store.attempts().unwrap().len(), 1);
         // Another campaign may dial the same number.
-        store.record_intent("d", "t", &body("t", &["2"])).unwrap();
+        store.record_intent("d", "t", &body("t", &[2])).unwrap();
         // A rejection frees the numbers.
         store
             .record_outcome(
@@ -711,9 +689,7 @@ mod tests {
                 },
             )
             .unwrap();
-        store
-            .record_intent("c", "t", &body("t", &["2", "3"]))
-            .unwrap();
+        store.record_intent("c", "t", &body("t", &[2, 3])).unwrap();
         let snapshot = store.snapshot(["c"]).unwrap();
         let sent = &snapshot.campaigns["c"].sent_order_ids;
         assert_eq!(sent.len(), 2);
@@ -725,7 +701,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         let mut store = Store::open(&path).unwrap();
-        store.record_intent("c", "t", &body("t", &["1"])).unwrap();
+        store.record_intent("c", "t", &body("t", &[1])).unwrap();
         drop(store);
         let mut store = Store::open(&path).unwrap();
         assert_eq!(store.settle_interrupted().unwrap(), 1);
