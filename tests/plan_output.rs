@@ -85,6 +85,8 @@ fn apply(dir: &Path, sandbox: &SandboxHandle) -> (i32, String, String) {
             "--auto-approve",
             "--rate",
             "0",
+            "--parallelism",
+            "1",
             "--endpoint",
             &endpoint,
         ],
@@ -115,7 +117,8 @@ fn a_first_plan_creates_every_task() {
 fn later_plans_show_follow_ups_settings_changes_orphans_and_doubt() {
     let dir = setup();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    // The south task's request is recorded by the provider, but its answer is lost.
+    // The south task (sent second: parallelism 1) is recorded by the provider, but its answer
+    // is lost.
     let sandbox = start_sandbox(&runtime, &["2=code:99+record"]);
     let (code, stdout, _) = apply(dir.path(), &sandbox);
     assert_eq!(code, 1, "an in-doubt task fails the apply:\n{stdout}");
