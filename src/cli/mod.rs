@@ -23,7 +23,12 @@ use crate::error::{EXIT_ERROR, Error};
 /// it. No number is ever dialed twice: every request is recorded in the state file before it
 /// leaves, and anything whose outcome is unknown is held until a person resolves it.
 #[derive(Debug, Parser)]
-#[command(name = "campaignctl", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "campaignctl",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
