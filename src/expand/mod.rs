@@ -87,10 +87,13 @@ pub fn expand(loaded: &LoadedCampaign) -> Result<ExpandedCampaign, Vec<Diagnosti
 
 /// Expands every campaign: those that expand, and all the problems of those that do not.
 pub fn expand_all(campaigns: &[LoadedCampaign]) -> (Vec<ExpandedCampaign>, Vec<Diagnostic>) {
+    // Campaigns expand independently, so many small ones spread over the cores (a large one
+    // spreads its numbers itself); the results keep the files' order.
+    let results: Vec<_> = campaigns.par_iter().map(expand).collect();
     let mut expanded = Vec::with_capacity(campaigns.len());
     let mut problems = Vec::new();
-    for loaded in campaigns {
-        match expand(loaded) {
+    for result in results {
+        match result {
             Ok(campaign) => expanded.push(campaign),
             Err(mut found) => problems.append(&mut found),
         }

@@ -20,7 +20,8 @@ pub struct E164(u64);
 impl E164 {
     /// The digits without `+`, as the provider's `userPhone` takes them.
     pub fn digits(self) -> String {
-        self.0.to_string()
+        // Without the formatting machinery of `to_string`: one of these per number dialed.
+        itoa::Buffer::new().format(self.0).to_owned()
     }
 }
 

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# The campaignctl benchmarks: the speed bar of product.md ("Quality bars") and two companions.
+#
+#   bench/run.sh [--runs N] [--no-build] [BENCH...]
+#
+# BENCH is any of plan-million, plan-thousand, apply (default: all three):
+#
+#   plan-million   plan --json of one campaign whose CSV holds 1,000,000 numbers
+#   plan-thousand  plan --json of 1,000 small campaign files
+#   apply          apply of 1,000 tasks of 100 numbers each to the sandbox, --parallelism 16
+#
+# Every run starts from an empty state (a fresh --state file in a temporary directory) and, for
+# apply, a fresh sandbox; each run's result is checked (the plan's counts, the sandbox's tasks).
+# Prints CPU time (user + system, median), wall time (median, min and max of the runs), peak
+# resident memory (median, from /usr/bin/time -v) and, for apply, requests per second.
+#
+# Data comes from bench/generate.py into bench/data/ (git-ignored), generated when missing and
+# then validated with campaignctl itself. Override the binary with CAMPAIGNCTL=path (implies
+# --no-build). Installs GNU time, jq and curl with apt when missing. See docs/performance.md.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+runs=5
+build=1
+benches=()
+while (($#)); do
+    case $1 in
+        --runs) runs=$2; shift 2 ;;
+        --runs=*) runs=${1#--runs=}; shift ;;
+        --no-build) build=0; shift ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        plan-million|plan-thousand|apply) benches+=("$1"); shift ;;
+        *) echo "bench/run.sh: unknown argument: $1 (see --help)" >&2; exit 1 ;;
+    esac
+done
+((${#benches[@]})) || benches=(plan-million plan-thousand apply)
+[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --runs takes a positive number" >&2; exit 1; }
+
+
+if [[ -n ${CAMPAIGNCTL:-} ]]; then
+    build=0
+    bin=$CAMPAIGNCTL
+else
+    bin=$root/target/release/campaignctl
+fi
+
+if ((build)); then
+    echo "building release binary ..." >&2
+    cargo build --release --quiet
+fi
+[[ -x $bin ]] || { echo "bench/run.sh: no binary at $bin" >&2; exit 1; }
+
+# need COMMAND DEBIAN-PACKAGE: installs the package with apt when the tool is missing.
+apt_updated=0
+need() {
+    command -v "$1" >/dev/null && return
+    echo "installing $2 ..." >&2
+    if ((apt_updated == 0)); then apt-get update -qq >/dev/null 2>&1 || true; apt_updated=1; fi
+    apt-get install -y -qq "$2" >/dev/null 2>&1 || {
+        echo "bench/run.sh: needs $1 (apt-get install $2)" >&2
+        exit 1
+    }
+}
+need /usr/bin/time time # GNU time: peak memory
+need jq jq
+need curl curl
+need python3 python3
+
+data=$root/bench/data
+for set in million thousand apply; do
+    if [[ ! -f $data/$set/GENERATED ]]; then
+        echo "generating bench/data/$set ..." >&2
+        python3 bench/generate.py --out "$data" --only "$set"
+        # Every generated number must pass campaignctl's own checks.
+        "$bin" validate "$data/$set" >/dev/null || {
+            echo "bench/run.sh: the generated bench/data/$set does not validate" >&2
+            rm -f "$data/$set/GENERATED"
+            exit 1
+        }
+    fi
+done
+
+load_start=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load_start" 'BEGIN{exit !(l > 0.5)}'; then
+    echo "warning: load average is $load_start: other work on this machine will slow the runs" >&2
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/campaignctl-bench.XXXXXX")
+sandbox_pid=
+cleanup() {
+    if [[ -n $sandbox_pid ]]; then kill "$sandbox_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+now_ns() { date +%s%N; }
+
+# timed OUT_PREFIX CMD...: runs CMD under /usr/bin/time -v with stdout to OUT_PREFIX.out;
+# sets $wall_ms, $cpu_ms (user + system) and $rss_kb; fails (with its stderr) when CMD exits with anything but 0.
+timed() {
+    local prefix=$1; shift
+    local start end status=0
+    start=$(now_ns)
+    /usr/bin/time -v -o "$prefix.time" "$@" >"$prefix.out" 2>"$prefix.err" || status=$?
+    end=$(now_ns)
+    if ((status != 0)); then
+        echo "bench/run.sh: '$*' exited $status:" >&2
+        tail -n 20 "$prefix.err" >&2
+        exit 1
+    fi
+    wall_ms=$(( (end - start) / 1000000 ))
+    rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$prefix.time")
+    cpu_ms=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%d", s * 1000}' "$prefix.time")
+}
+
+median() { sort -n | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else print int((v[NR/2]+v[NR/2+1])/2)}'; }
+minimum() { sort -n | head -n1; }
+maximum() { sort -n | tail -n1; }
+
+results=()
+record() { # NAME WALLS CPUS RSSES EXTRA
+    local name=$1 walls=$2 cpus=$3 rsses=$4 extra=$5
+    local wmed wmin wmax rmed cmed
+    wmed=$(tr ' ' '\n' <<<"$walls" | grep . | median)
+    wmin=$(tr ' ' '\n' <<<"$walls" | grep . | minimum)
+    wmax=$(tr ' ' '\n' <<<"$walls" | grep . | maximum)
+    rmed=$(tr ' ' '\n' <<<"$rsses" | grep . | median)
+    cmed=$(tr ' ' '\n' <<<"$cpus" | grep . | median)
+    results+=("$(printf '%-14s %4s  %8.3f s  %8.3f s  %8.3f s  %8.3f s  %8.1f MB  %s' \
+        "$name" "$runs" \
+        "$(awk -v v="$cmed" 'BEGIN{print v/1000}')" \
+        "$(awk -v v="$wmed" 'BEGIN{print v/1000}')" \
+        "$(awk -v v="$wmin" 'BEGIN{print v/1000}')" \
+        "$(awk -v v="$wmax" 'BEGIN{print v/1000}')" \
+        "$(awk -v v="$rmed" 'BEGIN{print v/1024}')" "$extra")")
+}
+
+bench_plan() { # NAME PATH JQ-CHECK: a jq expression the plan's JSON must satisfy
+    local name=$1 path=$2 check=$3 walls="" cpus="" rsses="" i
+    echo "$name: $runs runs of: campaignctl plan --json $path" >&2
+    # One untimed run so that every timed run starts with the files in the page cache.
+    "$bin" --state "$work/warm.db" plan --json "$path" >/dev/null
+    rm -f "$work"/warm.db*
+    for ((i = 1; i <= runs; i++)); do
+        local dir=$work/$name-$i
+        mkdir -p "$dir"
+        timed "$dir/plan" "$bin" --state "$dir/state.db" plan --json "$path"
+        if ! jq -e "$check" "$dir/plan.out" >/dev/null; then
+            echo "bench/run.sh: the plan of $path is not what the data describes ($check):" >&2
+            jq .summary "$dir/plan.out" >&2
+            exit 1
+        fi
+        walls+="$wall_ms "
+        cpus+="$cpu_ms "
+        rsses+="$rss_kb "
+        echo "  run $i: $wall_ms ms wall, $cpu_ms ms CPU, $((rss_kb / 1024)) MB" >&2
+        rm -rf "$dir"
+    done
+    record "$name" "$walls" "$cpus" "$rsses" ""
+}
+
+bench_apply() {
+    local walls="" cpus="" rsses="" rates="" i
+    local path=bench/data/apply
+    echo "apply: $runs runs of: campaignctl apply $path --auto-approve --parallelism 16 --rate 0" >&2
+    export NXCC_ACCESS_KEY=demo NXCC_ACCESS_SECRET=demo
+    for ((i = 1; i <= runs; i++)); do
+        local dir=$work/apply-$i
+        mkdir -p "$dir"
+        "$bin" sandbox --listen 127.0.0.1:0 >"$dir/sandbox.out" 2>"$dir/sandbox.err" &
+        sandbox_pid=$!
+        local addr="" tries
+        for ((tries = 0; tries < 100; tries++)); do
+            addr=$(sed -n '1s/^listening on //p' "$dir/sandbox.out")
+            [[ -n $addr ]] && break
+            sleep 0.05
+        done
+        [[ -n $addr ]] || { echo "bench/run.sh: the sandbox did not start" >&2; cat "$dir/sandbox.err" >&2; exit 1; }
+        timed "$dir/apply" "$bin" --state "$dir/state.db" apply "$path" --auto-approve \
+            --endpoint "$addr" --parallelism 16 --rate 0
+        local tasks
+        tasks=$(curl -sf "$addr/_sandbox/tasks" | jq length)
+        kill "$sandbox_pid" 2>/dev/null || true
+        wait "$sandbox_pid" 2>/dev/null || true
+        sandbox_pid=
+        if [[ $tasks != 1000 ]]; then
+            echo "bench/run.sh: the sandbox accepted $tasks tasks, expected 1000" >&2
+            exit 1
+        fi
+        local rate
+        rate=$(awk -v n="$tasks" -v ms="$wall_ms" 'BEGIN{printf "%.0f", n / (ms / 1000)}')
+        walls+="$wall_ms "
+        cpus+="$cpu_ms "
+        rsses+="$rss_kb "
+        rates+="$rate "
+        echo "  run $i: $wall_ms ms wall, $cpu_ms ms CPU, $((rss_kb / 1024)) MB, $rate requests/s" >&2
+        rm -rf "$dir"
+    done
+    local rmed
+    rmed=$(tr ' ' '\n' <<<"$rates" | grep . | median)
+    record apply "$walls" "$cpus" "$rsses" "$rmed req/s"
+}
+
+for b in "${benches[@]}"; do
+    case $b in
+        plan-million) bench_plan plan-million bench/data/million \
+            ".summary.create == 1 and .summary.numbers == $(awk '/^rows/ {print $2}' "$data/million/GENERATED")" ;;
+        plan-thousand) bench_plan plan-thousand bench/data/thousand '.summary.create == 1000' ;;
+        apply) bench_apply ;;
+    esac
+done
+
+load_end=$(cut -d' ' -f1 /proc/loadavg)
+echo
+echo "load average at start $load_start, at end $load_end (other work on the machine slows wall times)"
+echo "campaignctl $("$bin" --version | awk '{print $2}') on $(nproc) cores, $(uname -sr); $(date -u +%Y-%m-%dT%H:%MZ)"
+printf '%-14s %4s  %10s  %10s  %10s  %10s  %11s  %s\n' benchmark runs "CPU med" "wall med" "wall min" "wall max" "peak RSS" "throughput"
+for r in "${results[@]}"; do echo "$r"; done
