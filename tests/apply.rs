@@ -1535,20 +1535,25 @@ fn apply_sandbox_ignores_the_production_endpoint_in_the_environment() {
     );
 }
 
+/// Campaign `name` with one task per part, each dialing two numbers counted up from `first`.
+fn write_two_number_tasks(ws: &Workspace, name: &str, parts: &[&str], first: u32) {
+    for (i, part) in (0u32..).zip(parts) {
+        ws.write(
+            &format!("campaigns/data/{part}.csv"),
+            &csv_of(&[first + 2 * i, first + 1 + 2 * i]),
+        );
+    }
+    ws.write(
+        &format!("campaigns/{name}.campaign.yaml"),
+        &matrix_campaign(name, parts, ""),
+    );
+}
+
 #[test]
 fn ctrl_c_lets_requests_in_flight_finish_and_the_rest_go_next_time() {
     let ws = Workspace::new();
     let parts = ["a", "b", "c", "d", "e", "f"];
-    for (i, part) in (0u32..).zip(parts) {
-        ws.write(
-            &format!("campaigns/data/{part}.csv"),
-            &csv_of(&[800 + 2 * i, 801 + 2 * i]),
-        );
-    }
-    ws.write(
-        "campaigns/stop.campaign.yaml",
-        &matrix_campaign("stop", &parts, ""),
-    );
+    write_two_number_tasks(&ws, "stop", &parts, 800);
     let sandbox = SandboxProcess::start(ws.root(), &["*=delay:1500"]);
 
     let mut command = ws.apply_command(
@@ -1626,16 +1631,7 @@ fn a_plan_saved_after_a_crash_applies() {
     // records them as in doubt changes nothing the plan depends on, so it must not be stale.
     let ws = Workspace::new();
     let parts = ["a", "b", "c", "d"];
-    for (i, part) in (0u32..).zip(parts) {
-        ws.write(
-            &format!("campaigns/data/{part}.csv"),
-            &csv_of(&[900 + 2 * i, 901 + 2 * i]),
-        );
-    }
-    ws.write(
-        "campaigns/crash.campaign.yaml",
-        &matrix_campaign("crash", &parts, ""),
-    );
+    write_two_number_tasks(&ws, "crash", &parts, 900);
     let sandbox = SandboxProcess::start(ws.root(), &["*=delay:3000"]);
     let mut command = ws.apply_command(
         sandbox.url(),
