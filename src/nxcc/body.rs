@@ -26,6 +26,25 @@ pub struct CreateAndCall {
     pub call_list: Vec<CallItem>,
 }
 
+impl CreateAndCall {
+    /// The same task with an empty `call_list`: its settings, cheap to copy and compare.
+    pub fn without_numbers(&self) -> CreateAndCall {
+        CreateAndCall {
+            task_name: self.task_name.clone(),
+            task_desc: self.task_desc.clone(),
+            country: self.country.clone(),
+            strategy_name: self.strategy_name.clone(),
+            dispatch_type: self.dispatch_type,
+            agent_group_no: self.agent_group_no.clone(),
+            predict_call_rate: self.predict_call_rate,
+            ratio_call_rate: self.ratio_call_rate,
+            start_count: self.start_count,
+            startup_type: self.startup_type,
+            call_list: Vec::new(),
+        }
+    }
+}
+
 /// One number of a task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -566,7 +566,9 @@ fn attempt_from_row(row: &rusqlite::Row) -> rusqlite::Result<Attempt> {
 
 /// A task's settings: its body without the numbers.
 pub fn settings_of(body: &CreateAndCall) -> serde_json::Value {
-    let mut value = serde_json::to_value(body).unwrap_or_default();
+    // Serialized without its numbers: a task may hold a million of them, and turning each into
+    // a JSON value only to drop it would cost seconds and hundreds of megabytes.
+    let mut value = serde_json::to_value(body.without_numbers()).unwrap_or_default();
     if let Some(object) = value.as_object_mut() {
         object.remove("callList");
     }
