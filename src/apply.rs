@@ -29,19 +29,23 @@ pub struct Request {
 }
 
 impl Request {
-    /// The requests of a freshly computed plan, in plan order.
-    pub fn from_plan(plan: &Plan) -> Result<Vec<Request>, Error> {
+    /// The requests of a freshly computed plan, in plan order. Takes the plan so that each
+    /// body (perhaps a million numbers) moves into its request instead of being copied.
+    pub fn from_plan(plan: Plan) -> Result<Vec<Request>, Error> {
         plan.changes
-            .iter()
+            .into_iter()
             .filter(|c| c.action == Action::Create)
-            .filter_map(|change| Some((change, change.body.as_ref()?)))
-            .map(|(change, body)| {
+            .filter_map(|change| {
+                let body = change.body?;
+                Some((change.campaign, change.base_name, body))
+            })
+            .map(|(campaign, base_name, body)| {
                 Ok(Request {
-                    campaign: change.campaign.clone(),
-                    base_name: change.base_name.clone(),
-                    body_text: serde_json::to_string(body)
+                    campaign,
+                    base_name,
+                    body_text: serde_json::to_string(&body)
                         .map_err(|err| Error::msg(err.to_string()))?,
-                    body: body.clone(),
+                    body,
                 })
             })
             .collect()

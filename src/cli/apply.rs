@@ -95,7 +95,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
                 return Ok(EXIT_OK);
             }
             confirm(&plan, args.auto_approve)?;
-            Request::from_plan(&plan)?
+            Request::from_plan(plan)?
         }
     };
     if requests.is_empty() {
