@@ -3,19 +3,21 @@
 //! The pipeline, one module per phase:
 //! [`load`] → [`validate`] → [`expand`] → [`plan`] → [`apply`], with the provider in [`nxcc`],
 //! what was sent in [`state`], and a local fake provider in [`sandbox`].
-//! The library never prints; the binary's [`cli`] renders results and maps errors to exit codes.
+//! The library never prints and knows no command line; the binary (`src/main.rs`, `src/cli/`)
+//! renders results and maps errors to exit codes.
 
 pub mod apply;
-pub mod cli;
 pub mod diagnostic;
 pub mod error;
 pub mod expand;
 pub mod load;
 pub mod model;
 pub mod nxcc;
+pub mod phone;
 pub mod plan;
 pub mod sandbox;
 pub mod state;
+pub mod template;
 pub mod validate;
 
 pub use diagnostic::Diagnostic;

@@ -10,9 +10,9 @@ use jsonschema::types::JsonType;
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
-use crate::expand::{phone, template};
 use crate::load::{self, Document};
 use crate::model::{Campaign, NumberSource};
+use crate::{phone, template};
 
 /// A campaign file that passed the schema and meaning checks.
 #[derive(Debug)]

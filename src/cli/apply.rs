@@ -5,18 +5,18 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::apply::{self, Observer, Options, Request, Summary, TaskOutcome, TaskReport};
-use crate::error::{EXIT_ERROR, EXIT_OK, Error};
-use crate::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm};
-use crate::plan::saved::SavedPlan;
-use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::state::{StateLock, Store};
+use campaignctl::apply::{self, Observer, Options, Request, Summary, TaskOutcome, TaskReport};
+use campaignctl::error::{EXIT_ERROR, EXIT_OK, Error};
+use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm};
+use campaignctl::plan::saved::SavedPlan;
+use campaignctl::sandbox::{Sandbox, SandboxConfig};
+use campaignctl::state::{StateLock, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
     /// A plan file saved by `plan --out` (sent exactly as reviewed), or campaign files and
     /// folders (planned now, shown, and sent after you confirm).
-    #[arg(value_name = "FILE | PATH", default_value = crate::load::DEFAULT_PATH)]
+    #[arg(value_name = "FILE | PATH", default_value = campaignctl::load::DEFAULT_PATH)]
     pub paths: Vec<PathBuf>,
 
     /// Send without asking for confirmation (required when not on a terminal).
@@ -29,12 +29,12 @@ pub struct ApplyArgs {
         long,
         env = "NXCC_ENDPOINT",
         value_name = "URL",
-        default_value = crate::nxcc::DEFAULT_ENDPOINT
+        default_value = campaignctl::nxcc::DEFAULT_ENDPOINT
     )]
     pub endpoint: String,
 
     /// How requests are signed.
-    #[arg(long, value_enum, default_value_t = SignAlgorithm::Md5)]
+    #[arg(long, value_name = "ALGORITHM", default_value = "md5", value_parser = sign_algorithm())]
     pub sign_algorithm: SignAlgorithm,
 
     /// Requests in flight at once.
@@ -54,6 +54,13 @@ pub struct ApplyArgs {
     /// (`sandbox.db` beside the state file), so trying the tool never marks real work as done.
     #[arg(long)]
     pub sandbox: bool,
+}
+
+/// `md5` or `sha256`, listed in `--help` and in the error for anything else.
+fn sign_algorithm() -> impl clap::builder::TypedValueParser<Value = SignAlgorithm> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(SignAlgorithm::ALL.map(SignAlgorithm::header_value))
+        .map(|name| SignAlgorithm::from_header_value(&name).unwrap_or_default())
 }
 
 fn parse_parallelism(text: &str) -> Result<usize, String> {
@@ -141,7 +148,7 @@ fn requests_from_saved_plan(path: &Path, store: &Store) -> Result<Vec<Request>, 
     saved.requests.iter().map(Request::from_saved).collect()
 }
 
-fn confirm(plan: &crate::plan::Plan, auto_approve: bool) -> Result<(), Error> {
+fn confirm(plan: &campaignctl::plan::Plan, auto_approve: bool) -> Result<(), Error> {
     if auto_approve {
         return Ok(());
     }

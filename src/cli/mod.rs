@@ -1,4 +1,7 @@
-//! The command line: argument definitions, one file per command, and the only place that prints.
+//! The command line, the binary's own code: argument definitions, one file per command, the
+//! views that render results, and the only place that prints.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // The binary is the one place that prints.
 
 mod apply;
 mod plan;
@@ -7,6 +10,7 @@ mod sandbox;
 mod schema;
 mod state;
 mod validate;
+mod views;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -14,7 +18,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::{EXIT_ERROR, Error};
+use campaignctl::error::{EXIT_ERROR, Error};
 
 /// Outbound AI call campaigns as code: validate, plan and apply NXCC createandcall requests.
 ///
@@ -118,9 +122,9 @@ fn report(err: &Error) {
         Error::Invalid {
             diagnostics,
             files_checked,
-        } => crate::diagnostic::render(
+        } => views::diagnostics::render(
             diagnostics,
-            crate::diagnostic::Format::Human,
+            views::diagnostics::Format::Human,
             *files_checked,
         ),
         other => format!("error: {other}\n"),
@@ -130,14 +134,14 @@ fn report(err: &Error) {
 
 /// The checked and expanded campaigns under `paths`, with every file they were made from.
 struct Desired {
-    campaigns: Vec<crate::expand::ExpandedCampaign>,
+    campaigns: Vec<campaignctl::expand::ExpandedCampaign>,
     inputs: Vec<PathBuf>,
 }
 
 /// Checks and expands the campaigns under `paths`; any problem anywhere fails the whole run,
 /// since a plan of half the files would hide the other half's problems.
 fn expand_paths(paths: &[PathBuf]) -> Result<Desired, Error> {
-    let expanded = crate::expand::check_and_expand(paths);
+    let expanded = campaignctl::expand::check_and_expand(paths);
     if !expanded.diagnostics.is_empty() {
         return Err(Error::Invalid {
             diagnostics: expanded.diagnostics,
@@ -167,10 +171,10 @@ fn expand_paths(paths: &[PathBuf]) -> Result<Desired, Error> {
 
 /// The plan of `campaigns` against the current state.
 fn compute_plan(
-    campaigns: Vec<crate::expand::ExpandedCampaign>,
-    store: &mut crate::state::Store,
-) -> Result<crate::plan::Plan, Error> {
+    campaigns: Vec<campaignctl::expand::ExpandedCampaign>,
+    store: &mut campaignctl::state::Store,
+) -> Result<campaignctl::plan::Plan, Error> {
     let names: Vec<String> = campaigns.iter().map(|c| c.name.clone()).collect();
     let snapshot = store.snapshot(names.iter().map(String::as_str))?;
-    Ok(crate::plan::plan(campaigns, &snapshot))
+    Ok(campaignctl::plan::plan(campaigns, &snapshot))
 }

@@ -5,16 +5,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::{EXIT_CHANGES, EXIT_OK, Error};
-use crate::nxcc::CreateAndCall;
-use crate::plan::saved::SavedPlan;
-use crate::plan::{Action, Change, Plan};
-use crate::state::Store;
+use campaignctl::error::{EXIT_CHANGES, EXIT_OK, Error};
+use campaignctl::nxcc::CreateAndCall;
+use campaignctl::plan::saved::SavedPlan;
+use campaignctl::plan::{Action, Change, Plan};
+use campaignctl::state::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
     /// Campaign files, or folders searched recursively for `*.campaign.yaml` / `*.campaign.yml`.
-    #[arg(value_name = "PATH", default_value = crate::load::DEFAULT_PATH)]
+    #[arg(value_name = "PATH", default_value = campaignctl::load::DEFAULT_PATH)]
     pub paths: Vec<PathBuf>,
 
     /// Save the plan (its exact request bodies, never a secret) for `campaignctl apply FILE`.
@@ -63,7 +63,7 @@ pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, Error> {
 struct JsonPlan<'a> {
     format_version: u32,
     summary: JsonSummary,
-    campaigns: &'a [crate::plan::CampaignSummary],
+    campaigns: &'a [campaignctl::plan::CampaignSummary],
     changes: &'a [Change],
 }
 

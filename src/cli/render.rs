@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::error::{EXIT_OK, Error};
-use crate::nxcc::CreateAndCall;
+use campaignctl::error::{EXIT_OK, Error};
+use campaignctl::nxcc::CreateAndCall;
 
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
     /// Campaign files, or folders searched recursively for `*.campaign.yaml` / `*.campaign.yml`.
-    #[arg(value_name = "PATH", default_value = crate::load::DEFAULT_PATH)]
+    #[arg(value_name = "PATH", default_value = campaignctl::load::DEFAULT_PATH)]
     pub paths: Vec<PathBuf>,
 }
 
@@ -25,7 +25,7 @@ struct RenderedTask<'a> {
 }
 
 pub fn run(_global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, Error> {
-    let expanded = crate::expand::check_and_expand(&args.paths);
+    let expanded = campaignctl::expand::check_and_expand(&args.paths);
     if !expanded.diagnostics.is_empty() {
         return Err(Error::Invalid {
             diagnostics: expanded.diagnostics,

@@ -3,9 +3,9 @@
 use std::io::Write;
 use std::net::SocketAddr;
 
-use crate::error::Error;
-use crate::nxcc::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
-use crate::sandbox::{DEFAULT_LISTEN, Fault, Sandbox, SandboxConfig};
+use campaignctl::error::Error;
+use campaignctl::nxcc::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
+use campaignctl::sandbox::{DEFAULT_LISTEN, Fault, Sandbox, SandboxConfig};
 
 /// Used for whichever credential variable is unset, so that trying the tool needs no setup.
 const DEMO_CREDENTIAL: &str = "demo";

@@ -1,6 +1,6 @@
 //! `campaignctl schema`: the JSON Schema of campaign files.
 
-use crate::error::{EXIT_OK, Error};
+use campaignctl::error::{EXIT_OK, Error};
 
 pub fn run() -> Result<i32, Error> {
     println!("{}", schema_text());
@@ -9,5 +9,5 @@ pub fn run() -> Result<i32, Error> {
 
 /// The schema as checked in at `schema/campaign.schema.json` (without the final newline).
 pub fn schema_text() -> String {
-    serde_json::to_string_pretty(&crate::model::campaign_schema()).unwrap_or_default()
+    serde_json::to_string_pretty(&campaignctl::model::campaign_schema()).unwrap_or_default()
 }

@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use crate::error::{EXIT_OK, Error};
-use crate::state::{Attempt, StateLock, Store};
+use campaignctl::error::{EXIT_OK, Error};
+use campaignctl::state::{Attempt, StateLock, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct StateArgs {

@@ -2,13 +2,13 @@
 
 use std::path::PathBuf;
 
-use crate::diagnostic::{self, Format};
-use crate::error::{EXIT_ERROR, EXIT_OK, Error};
+use super::views::diagnostics::{self, Format};
+use campaignctl::error::{EXIT_ERROR, EXIT_OK, Error};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     /// Campaign files, or folders searched recursively for `*.campaign.yaml` / `*.campaign.yml`.
-    #[arg(value_name = "PATH", default_value = crate::load::DEFAULT_PATH)]
+    #[arg(value_name = "PATH", default_value = campaignctl::load::DEFAULT_PATH)]
     pub paths: Vec<PathBuf>,
 
     /// How to report problems.
@@ -19,8 +19,8 @@ pub struct ValidateArgs {
 /// Checks the files and expands them too (without printing the bodies): a bad number or an
 /// undefined template variable makes a campaign invalid just as a schema error does.
 pub fn run(_global: &super::GlobalArgs, args: ValidateArgs) -> Result<i32, Error> {
-    let expanded = crate::expand::check_and_expand(&args.paths);
-    let text = diagnostic::render(&expanded.diagnostics, args.format, expanded.files_checked);
+    let expanded = campaignctl::expand::check_and_expand(&args.paths);
+    let text = diagnostics::render(&expanded.diagnostics, args.format, expanded.files_checked);
     print!("{text}");
     Ok(if expanded.diagnostics.is_empty() {
         EXIT_OK

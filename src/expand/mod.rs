@@ -8,9 +8,7 @@
 
 pub mod matrix;
 mod order_id;
-pub mod phone;
 pub mod sources;
-pub mod template;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -25,10 +23,10 @@ use crate::model::{ApiEnum, Campaign, NumberSource};
 use crate::nxcc::{CallItem, CreateAndCall};
 use crate::validate::LoadedCampaign;
 
+use crate::phone::{E164, LibPhoneNumber, PhoneError, PhoneNormalizer};
+use crate::template::{self, Piece, TemplateError, Templates};
 pub use order_id::order_id;
-use phone::{E164, LibPhoneNumber, PhoneError, PhoneNormalizer};
 use sources::{Batch, CsvReader, Header, OpenError, Problems, Reader, TextReader};
-use template::{Piece, TemplateError, Templates};
 
 /// The tasks one campaign file describes, before any state is consulted.
 #[derive(Debug, Clone, PartialEq)]

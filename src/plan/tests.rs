@@ -225,7 +225,7 @@ proptest! {
             .filter(|a| a.status.is_live())
             .map(|a| a.task_name.as_str())
             .collect();
-        let mut names = std::collections::HashSet::new();
+        let mut names = HashSet::new();
         for change in plan.creates() {
             let body = change.body.as_ref().unwrap();
             prop_assert!(body.call_list.iter().all(|i| !sent_ids.contains(&i.order_id)));

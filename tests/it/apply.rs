@@ -9,14 +9,12 @@
 
 #![cfg(unix)]
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 
 /// The plan's changes with `action`, as (taskName, change).
 fn changes(plan: &Value, action: &str) -> Vec<(String, Value)> {

@@ -1,0 +1,12 @@
+//! The integration tests: one binary, so the crate is linked once and the helpers in
+//! [`support`] are shared. Each module drives one part of the product from the outside.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // Tests report seeds and counts.
+
+mod apply;
+mod cli;
+mod expand;
+mod plan_output;
+mod provider;
+mod support;
+mod validate;
