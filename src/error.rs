@@ -21,6 +21,13 @@ pub enum Error {
         files_checked: usize,
     },
 
+    /// The paths given hold no campaign file.
+    #[error(
+        "no campaign files (*.campaign.yaml, *.campaign.yml) found under {}",
+        paths.join(", ")
+    )]
+    NoCampaignFiles { paths: Vec<String> },
+
     /// The command line itself is wrong (clap renders these).
     #[error("{0}")]
     Usage(String),

@@ -104,6 +104,20 @@ pub struct TaskSpec {
     pub startup_type: Option<StartupType>,
 }
 
+impl TaskSpec {
+    /// The keys of the task whose strings are templates; the others are numbers and enums.
+    pub const TEMPLATE_KEYS: [&'static str; 5] = [
+        "taskName",
+        "taskDesc",
+        "country",
+        "strategyName",
+        "agentGroupNo",
+    ];
+}
+
+/// The two lists of number sources, by the key that holds them in a campaign file.
+pub const SOURCE_LISTS: [&str; 2] = ["numbers", "exclude"];
+
 /// A source of phone numbers: exactly one of `phones`, `csv` or `file`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
@@ -114,6 +128,9 @@ pub enum NumberSource {
 }
 
 impl NumberSource {
+    /// The keys of a source whose strings are templates (a path, and the pass-through value).
+    pub const TEMPLATE_KEYS: [&'static str; 3] = ["csv", "file", "other"];
+
     /// The key that tells the forms apart, as written in the file.
     pub const DISCRIMINATORS: [&'static str; 3] = ["phones", "csv", "file"];
 }

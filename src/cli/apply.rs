@@ -8,6 +8,7 @@ use std::time::Duration;
 use campaignctl::apply::{self, Observer, Options, Request, Summary, TaskOutcome, TaskReport};
 use campaignctl::error::{EXIT_ERROR, EXIT_OK, Error};
 use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm};
+use campaignctl::pipeline;
 use campaignctl::plan::saved::SavedPlan;
 use campaignctl::sandbox::{Sandbox, SandboxConfig};
 use campaignctl::state::{StateLock, Store};
@@ -94,8 +95,8 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
     let requests = match saved_plan_path(&args.paths) {
         Some(path) => requests_from_saved_plan(path, &store)?,
         None => {
-            let desired = super::expand_paths(&args.paths)?;
-            let plan = super::compute_plan(desired.campaigns, &mut store)?;
+            let campaigns = pipeline::expand(&args.paths).into_campaigns(&args.paths)?;
+            let plan = pipeline::plan(campaigns, &mut store)?;
             print!("{}", super::plan::render_human(&plan, global.show_numbers));
             if !plan.has_changes() {
                 println!("\nNothing to send.");

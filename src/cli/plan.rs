@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use campaignctl::error::{EXIT_CHANGES, EXIT_OK, Error};
 use campaignctl::nxcc::CreateAndCall;
+use campaignctl::pipeline;
 use campaignctl::plan::saved::SavedPlan;
 use campaignctl::plan::{Action, Change, Plan};
 use campaignctl::state::Store;
@@ -32,10 +33,10 @@ pub struct PlanArgs {
 }
 
 pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, Error> {
-    let desired = super::expand_paths(&args.paths)?;
-    let inputs = desired.inputs.clone();
+    let campaigns = pipeline::expand(&args.paths).into_campaigns(&args.paths)?;
+    let inputs = pipeline::inputs(&campaigns);
     let mut store = Store::open(&global.state)?;
-    let plan = super::compute_plan(desired.campaigns, &mut store)?;
+    let plan = pipeline::plan(campaigns, &mut store)?;
     if let Some(out) = &args.out {
         SavedPlan::new(&plan, &inputs, &store.plan_key()?)?.write(out)?;
     }

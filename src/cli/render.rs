@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use campaignctl::error::{EXIT_OK, Error};
 use campaignctl::nxcc::CreateAndCall;
+use campaignctl::pipeline;
 
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
@@ -25,15 +26,8 @@ struct RenderedTask<'a> {
 }
 
 pub fn run(_global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, Error> {
-    let expanded = campaignctl::expand::check_and_expand(&args.paths);
-    if !expanded.diagnostics.is_empty() {
-        return Err(Error::Invalid {
-            diagnostics: expanded.diagnostics,
-            files_checked: expanded.files_checked,
-        });
-    }
-    let tasks: Vec<RenderedTask<'_>> = expanded
-        .campaigns
+    let campaigns = pipeline::expand(&args.paths).into_campaigns(&args.paths)?;
+    let tasks: Vec<RenderedTask<'_>> = campaigns
         .iter()
         .flat_map(|campaign| {
             campaign.tasks.iter().map(|task| RenderedTask {

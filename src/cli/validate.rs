@@ -19,7 +19,7 @@ pub struct ValidateArgs {
 /// Checks the files and expands them too (without printing the bodies): a bad number or an
 /// undefined template variable makes a campaign invalid just as a schema error does.
 pub fn run(_global: &super::GlobalArgs, args: ValidateArgs) -> Result<i32, Error> {
-    let expanded = campaignctl::expand::check_and_expand(&args.paths);
+    let expanded = campaignctl::pipeline::expand(&args.paths);
     let text = diagnostics::render(&expanded.diagnostics, args.format, expanded.files_checked);
     print!("{text}");
     Ok(if expanded.diagnostics.is_empty() {

@@ -18,10 +18,9 @@ use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
 use crate::diagnostic::{Diagnostic, Position};
-use crate::load::{self, Document};
+use crate::load::{self, Document, LoadedCampaign};
 use crate::model::{ApiEnum, Campaign, NumberSource};
 use crate::nxcc::{CallItem, CreateAndCall};
-use crate::validate::LoadedCampaign;
 
 use crate::phone::{E164, LibPhoneNumber, PhoneError, PhoneNormalizer};
 use crate::template::{self, Piece, TemplateError, Templates};
@@ -53,34 +52,9 @@ pub struct DesiredTask {
     pub body: CreateAndCall,
 }
 
-/// What checking and expanding the campaign files under some paths found.
-#[derive(Debug, Default)]
-pub struct Expanded {
-    /// The campaigns that passed every check and expanded.
-    pub campaigns: Vec<ExpandedCampaign>,
-    /// Every problem of every file, sorted.
-    pub diagnostics: Vec<Diagnostic>,
-    /// How many campaign files were found.
-    pub files_checked: usize,
-}
-
-/// Finds, checks and expands every campaign file under `paths` (see [`crate::validate::check`]).
-pub fn check_and_expand(paths: &[PathBuf]) -> Expanded {
-    let checked = crate::validate::check(paths);
-    let (campaigns, problems) = expand_all(&checked.campaigns);
-    let mut diagnostics = checked.diagnostics;
-    diagnostics.extend(problems);
-    Diagnostic::sort(&mut diagnostics);
-    Expanded {
-        campaigns,
-        diagnostics,
-        files_checked: checked.files_checked,
-    }
-}
-
 /// Expands one checked campaign; every problem found comes back at once, sorted.
 pub fn expand(loaded: &LoadedCampaign) -> Result<ExpandedCampaign, Vec<Diagnostic>> {
-    Expansion::compile(loaded, &LibPhoneNumber)?.run()
+    Expansion::new(loaded, &LibPhoneNumber).run()
 }
 
 /// Expands every campaign: those that expand, and all the problems of those that do not.
@@ -108,7 +82,7 @@ struct Expansion<'a> {
     campaign: &'a Campaign,
     document: &'a Document,
     normalizer: &'a dyn PhoneNormalizer,
-    templates: Templates,
+    templates: &'a Templates,
 }
 
 /// A task whose settings rendered, before its numbers are read.
@@ -132,28 +106,13 @@ const NUMBERS: &str = "numbers";
 const EXCLUDE: &str = "exclude";
 
 impl<'a> Expansion<'a> {
-    /// Compiles every template of the campaign once.
-    fn compile(
-        loaded: &'a LoadedCampaign,
-        normalizer: &'a dyn PhoneNormalizer,
-    ) -> Result<Self, Vec<Diagnostic>> {
-        let mut expansion = Expansion {
+    fn new(loaded: &'a LoadedCampaign, normalizer: &'a dyn PhoneNormalizer) -> Self {
+        Expansion {
             loaded,
             campaign: &loaded.campaign,
             document: &loaded.document,
             normalizer,
-            templates: Templates::default(),
-        };
-        let mut problems = Vec::new();
-        for (pointer, source) in template_strings(expansion.campaign) {
-            if let Err(err) = expansion.templates.add(&pointer, source) {
-                problems.push(expansion.template_problem(&pointer, err));
-            }
-        }
-        if problems.is_empty() {
-            Ok(expansion)
-        } else {
-            Err(problems)
+            templates: &loaded.templates,
         }
     }
 
@@ -782,30 +741,4 @@ fn source_other(source: &NumberSource) -> Option<&str> {
         NumberSource::Csv(csv) => csv.other.as_deref(),
         NumberSource::File(file) => file.other.as_deref(),
     }
-}
-
-/// Every string of a campaign that is read as a template, with its pointer.
-fn template_strings(campaign: &Campaign) -> Vec<(String, &str)> {
-    let task = &campaign.task;
-    let mut found: Vec<(String, &str)> = [
-        ("taskName", Some(&task.task_name)),
-        ("taskDesc", task.task_desc.as_ref()),
-        ("country", Some(&task.country)),
-        ("strategyName", Some(&task.strategy_name)),
-        ("agentGroupNo", Some(&task.agent_group_no)),
-    ]
-    .into_iter()
-    .filter_map(|(key, text)| Some((format!("/task/{key}"), text?.as_str())))
-    .collect();
-    for (list, sources) in [(NUMBERS, &campaign.numbers), (EXCLUDE, &campaign.exclude)] {
-        for (index, source) in sources.iter().enumerate() {
-            if let Some((key, path)) = source_path(source) {
-                found.push((format!("/{list}/{index}/{key}"), path));
-            }
-            if let Some(other) = source_other(source) {
-                found.push((format!("/{list}/{index}/other"), other));
-            }
-        }
-    }
-    found
 }
