@@ -72,3 +72,39 @@ pub fn display(path: &Path) -> String {
         _ => path.display().to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_are_searched_for_campaign_files_and_missing_paths_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("b/c");
+        std::fs::create_dir_all(&nested).unwrap();
+        for name in [
+            "a.campaign.yaml",
+            "b/c/d.campaign.yml",
+            "b/notes.yaml",
+            "b/e.campaign",
+        ] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let missing = dir.path().join("gone");
+        let (found, problems) = discover(&[dir.path().to_owned(), missing.clone()]);
+        let names: Vec<_> = found
+            .iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                PathBuf::from("a.campaign.yaml"),
+                PathBuf::from("b/c/d.campaign.yml")
+            ]
+        );
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].message, "no such file or folder");
+        assert_eq!(display(Path::new("./x.campaign.yaml")), "x.campaign.yaml");
+    }
+}

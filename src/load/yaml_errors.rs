@@ -173,3 +173,65 @@ fn document_separator(source: &SourceText, position: Position) -> Option<Positio
 pub(super) fn to_position(location: Location) -> Position {
     Position::new(location.line() as usize, location.column() as usize)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::load::parse;
+
+    fn error(text: &str) -> (Position, String) {
+        let err = parse_text(text).unwrap_err();
+        (err.position.unwrap(), err.message)
+    }
+
+    #[test]
+    fn a_tab_is_reported_where_it_stands() {
+        // The parser stops at the end of `b`'s value, a line above the tab.
+        let (at, message) = error("a:\n  b: x\n\tc: y\n");
+        assert_eq!(at, Position::new(3, 1));
+        assert!(message.contains("a tab in indentation"), "{message}");
+    }
+
+    #[test]
+    fn a_second_document_is_reported_at_its_separator() {
+        let (at, message) = error("a: 1\n---\nb: 2\n");
+        assert_eq!(at, Position::new(2, 1));
+        assert!(message.contains("second YAML document"), "{message}");
+    }
+
+    #[test]
+    fn aliases_that_expand_too_far_are_stopped() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..6 {
+            let aliases = vec![format!("*a{}", level - 1); 10].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{aliases}]\n"));
+        }
+        let (_, message) = error(&text);
+        assert!(message.contains("billion laughs"), "{message}");
+    }
+
+    #[test]
+    fn a_null_document_counts_as_empty() {
+        for text in ["---\n", "~\n", "null\n"] {
+            assert!(error(text).1.starts_with("the file is empty"), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn yaml_errors_have_positions() {
+        let err = parse_text("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(err.position.map(|p| p.line), Some(2));
+        assert!(err.message.starts_with("invalid YAML"), "{}", err.message);
+        let err = parse_text("# only a comment\n").unwrap_err();
+        assert!(err.message.contains("empty"));
+    }
+
+    fn parse_text(text: &str) -> Result<crate::load::Document, Diagnostic> {
+        parse(Arc::new(SourceText::new(
+            "t.campaign.yaml".into(),
+            text.into(),
+        )))
+    }
+}
