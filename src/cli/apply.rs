@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use campaignctl::apply::{self, Observer, Options, Request, Summary, TaskOutcome, TaskReport};
+use campaignctl::apply::{self, Observer, Options, Request, Summary, TaskReport};
+
+use super::views;
 use campaignctl::error::{EXIT_ERROR, EXIT_OK, Error};
 use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm};
 use campaignctl::pipeline;
@@ -97,7 +99,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
         None => {
             let campaigns = pipeline::expand(&args.paths).into_campaigns(&args.paths)?;
             let plan = pipeline::plan(campaigns, &mut store)?;
-            print!("{}", super::plan::render_human(&plan, global.show_numbers));
+            print!("{}", views::human::plan::render(&plan, global.show_numbers));
             if !plan.has_changes() {
                 println!("\nNothing to send.");
                 return Ok(EXIT_OK);
@@ -117,7 +119,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
         .map_err(|err| Error::msg(format!("cannot start the async runtime: {err}")))?;
     let reports = runtime.block_on(send(&args, credentials, &mut store, requests))?;
     let summary = Summary::of(&reports);
-    println!("{}", summary_line(&summary));
+    println!("{}", views::human::apply::summary_line(&summary));
     Ok(if summary.is_success() {
         EXIT_OK
     } else {
@@ -262,7 +264,7 @@ impl Observer for LineObserver {
     fn sending(&self, _request: &Request) {}
 
     fn finished(&self, report: &TaskReport) {
-        let line = report_line(report);
+        let line = views::human::apply::report_line(report);
         match &self.bar {
             Some(bar) => {
                 bar.inc(1);
@@ -274,43 +276,4 @@ impl Observer for LineObserver {
             }
         }
     }
-}
-
-fn report_line(report: &TaskReport) -> String {
-    let task = format!(
-        "{}/\"{}\" ({} numbers)",
-        report.campaign, report.task_name, report.numbers
-    );
-    match &report.outcome {
-        TaskOutcome::Created { req_id: Some(id) } => format!("created    {task}, reqId {id}"),
-        TaskOutcome::Created { req_id: None } => format!("created    {task}"),
-        TaskOutcome::Rejected {
-            code: Some(code),
-            message,
-        } => format!(
-            "rejected   {task}: code {code}: {message} (nothing was created; the numbers can be \
-             planned again)"
-        ),
-        TaskOutcome::Rejected {
-            code: None,
-            message,
-        } => format!("rejected   {task}: {message} (nothing was created)"),
-        TaskOutcome::InDoubt { reason } => format!(
-            "IN DOUBT   {task}: {reason}; its numbers will not be sent again until `campaignctl \
-             state resolve \"{}/{}\" --created|--not-created`",
-            report.campaign, report.task_name
-        ),
-        TaskOutcome::NotStarted { reason } => format!("not sent   {task}: {reason}"),
-    }
-}
-
-fn summary_line(summary: &Summary) -> String {
-    format!(
-        "Apply finished: {} created ({} numbers), {} rejected, {} in doubt, {} not sent.",
-        summary.created,
-        summary.numbers_created,
-        summary.rejected,
-        summary.in_doubt,
-        summary.not_started
-    )
 }

@@ -122,11 +122,7 @@ fn report(err: &Error) {
         Error::Invalid {
             diagnostics,
             files_checked,
-        } => views::diagnostics::render(
-            diagnostics,
-            views::diagnostics::Format::Human,
-            *files_checked,
-        ),
+        } => views::diagnostics(diagnostics, views::Format::Human, *files_checked),
         other => format!("error: {other}\n"),
     };
     let _ = stderr.write_all(text.as_bytes());

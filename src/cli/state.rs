@@ -172,7 +172,7 @@ fn render_show(store: &Store, attempt: &Attempt, show_numbers: bool) -> Result<S
         let phone = if show_numbers {
             format!("+{phone}")
         } else {
-            super::plan::mask(phone)
+            super::views::human::mask(phone)
         };
         let _ = writeln!(out, "  {order_id}  {phone}");
     }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::views::diagnostics::{self, Format};
+use super::views::{self, Format};
 use campaignctl::error::{EXIT_ERROR, EXIT_OK, Error};
 
 #[derive(Debug, clap::Args)]
@@ -20,7 +20,7 @@ pub struct ValidateArgs {
 /// undefined template variable makes a campaign invalid just as a schema error does.
 pub fn run(_global: &super::GlobalArgs, args: ValidateArgs) -> Result<i32, Error> {
     let expanded = campaignctl::pipeline::expand(&args.paths);
-    let text = diagnostics::render(&expanded.diagnostics, args.format, expanded.files_checked);
+    let text = views::diagnostics(&expanded.diagnostics, args.format, expanded.files_checked);
     print!("{text}");
     Ok(if expanded.diagnostics.is_empty() {
         EXIT_OK
