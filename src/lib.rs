@@ -10,6 +10,7 @@ pub mod apply;
 pub mod diagnostic;
 pub mod error;
 pub mod expand;
+pub mod fsutil;
 pub mod load;
 pub mod model;
 pub mod nxcc;

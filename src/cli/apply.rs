@@ -6,14 +6,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use campaignctl::apply::{self, Observer, Options, Request, Summary, TaskReport};
-
-use super::views;
-use campaignctl::error::{EXIT_ERROR, EXIT_OK, Error};
+use campaignctl::error::{EXIT_ERROR, EXIT_OK};
 use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm};
 use campaignctl::pipeline;
 use campaignctl::plan::saved::SavedPlan;
 use campaignctl::sandbox::{Sandbox, SandboxConfig};
 use campaignctl::state::{StateLock, Store};
+
+use super::CliError;
+use super::views;
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
@@ -73,7 +74,7 @@ fn parse_parallelism(text: &str) -> Result<usize, String> {
     }
 }
 
-pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
+pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError> {
     let state_path = if args.sandbox {
         sandbox_state_path(&global.state)
     } else {
@@ -105,7 +106,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
                 return Ok(EXIT_OK);
             }
             confirm(&plan, args.auto_approve)?;
-            Request::from_plan(plan)?
+            Request::from_plan(plan)
         }
     };
     if requests.is_empty() {
@@ -116,7 +117,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|err| Error::msg(format!("cannot start the async runtime: {err}")))?;
+        .map_err(CliError::Runtime)?;
     let reports = runtime.block_on(send(&args, credentials, &mut store, requests))?;
     let summary = Summary::of(&reports);
     println!("{}", views::human::apply::summary_line(&summary));
@@ -139,7 +140,7 @@ fn saved_plan_path(paths: &[PathBuf]) -> Option<&Path> {
     }
 }
 
-fn requests_from_saved_plan(path: &Path, store: &Store) -> Result<Vec<Request>, Error> {
+fn requests_from_saved_plan(path: &Path, store: &Store) -> Result<Vec<Request>, CliError> {
     let saved = SavedPlan::read(path)?;
     saved.verify(&store.identity()?, &store.plan_key()?)?;
     println!(
@@ -148,18 +149,19 @@ fn requests_from_saved_plan(path: &Path, store: &Store) -> Result<Vec<Request>, 
         saved.requests.len(),
         saved.created_at
     );
-    saved.requests.iter().map(Request::from_saved).collect()
+    Ok(saved
+        .requests
+        .iter()
+        .map(Request::from_saved)
+        .collect::<Result<_, _>>()?)
 }
 
-fn confirm(plan: &campaignctl::plan::Plan, auto_approve: bool) -> Result<(), Error> {
+fn confirm(plan: &campaignctl::plan::Plan, auto_approve: bool) -> Result<(), CliError> {
     if auto_approve {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::msg(
-            "apply needs confirmation: run it on a terminal, pass --auto-approve, or apply a \
-             reviewed plan file (`campaignctl plan --out FILE`, then `campaignctl apply FILE`)",
-        ));
+        return Err(CliError::NeedsConfirmation);
     }
     print!(
         "\nSend {} request(s) dialing {} number(s)? Only 'yes' will be accepted: ",
@@ -171,11 +173,11 @@ fn confirm(plan: &campaignctl::plan::Plan, auto_approve: bool) -> Result<(), Err
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|err| Error::msg(format!("cannot read the answer: {err}")))?;
+        .map_err(CliError::Answer)?;
     if answer.trim() == "yes" {
         Ok(())
     } else {
-        Err(Error::msg("apply cancelled; nothing was sent"))
+        Err(CliError::Cancelled)
     }
 }
 
@@ -184,7 +186,7 @@ async fn send(
     credentials: Credentials,
     store: &mut Store,
     requests: Vec<Request>,
-) -> Result<Vec<TaskReport>, Error> {
+) -> Result<Vec<TaskReport>, CliError> {
     let sandbox = if args.sandbox {
         let config = SandboxConfig {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),

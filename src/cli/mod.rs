@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // The binary is the one place that prints.
 
 mod apply;
+mod error;
 mod plan;
 mod render;
 mod sandbox;
@@ -17,6 +18,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+pub use error::CliError;
 
 use campaignctl::error::{EXIT_ERROR, Error};
 
@@ -103,7 +105,7 @@ where
     }
 }
 
-fn dispatch(cli: Cli) -> Result<i32, Error> {
+fn dispatch(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Schema => schema::run(),
@@ -116,13 +118,13 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
 }
 
 /// Prints an error to stderr: diagnostics in full, anything else as `error: ...`.
-fn report(err: &Error) {
+fn report(err: &CliError) {
     let mut stderr = anstream::stderr();
     let text = match err {
-        Error::Invalid {
+        CliError::Library(Error::Invalid {
             diagnostics,
             files_checked,
-        } => views::diagnostics(diagnostics, views::Format::Human, *files_checked),
+        }) => views::diagnostics(diagnostics, views::Format::Human, *files_checked),
         other => format!("error: {other}\n"),
     };
     let _ = stderr.write_all(text.as_bytes());

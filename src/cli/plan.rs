@@ -2,11 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use campaignctl::error::{EXIT_CHANGES, EXIT_OK, Error};
+use campaignctl::error::{EXIT_CHANGES, EXIT_OK};
 use campaignctl::pipeline;
 use campaignctl::plan::saved::SavedPlan;
 use campaignctl::state::Store;
 
+use super::CliError;
 use super::views;
 
 #[derive(Debug, clap::Args)]
@@ -29,7 +30,7 @@ pub struct PlanArgs {
     pub detailed_exitcode: bool,
 }
 
-pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, Error> {
+pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> {
     let campaigns = pipeline::expand(&args.paths).into_campaigns(&args.paths)?;
     let inputs = pipeline::inputs(&campaigns);
     let mut store = Store::open(&global.state)?;

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use campaignctl::error::{EXIT_OK, Error};
+use campaignctl::error::EXIT_OK;
 use campaignctl::nxcc::CreateAndCall;
 use campaignctl::pipeline;
+
+use super::CliError;
 
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
@@ -25,7 +27,7 @@ struct RenderedTask<'a> {
     body: &'a CreateAndCall,
 }
 
-pub fn run(_global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, Error> {
+pub fn run(_global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, CliError> {
     let campaigns = pipeline::expand(&args.paths).into_campaigns(&args.paths)?;
     let tasks: Vec<RenderedTask<'_>> = campaigns
         .iter()
@@ -43,6 +45,6 @@ pub fn run(_global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, Error> 
         .map_err(std::io::Error::from)
         .and_then(|()| writeln!(stdout))
         .and_then(|()| stdout.flush())
-        .map_err(|err| Error::msg(format!("cannot write to stdout: {err}")))?;
+        .map_err(CliError::Stdout)?;
     Ok(EXIT_OK)
 }

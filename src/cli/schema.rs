@@ -1,8 +1,10 @@
 //! `campaignctl schema`: the JSON Schema of campaign files.
 
-use campaignctl::error::{EXIT_OK, Error};
+use campaignctl::error::EXIT_OK;
 
-pub fn run() -> Result<i32, Error> {
+use super::CliError;
+
+pub fn run() -> Result<i32, CliError> {
     println!("{}", schema_text());
     Ok(EXIT_OK)
 }

@@ -2,8 +2,11 @@
 
 use std::fmt::Write as _;
 
-use campaignctl::error::{EXIT_OK, Error};
+use campaignctl::error::EXIT_OK;
+use campaignctl::error::Error;
 use campaignctl::state::{Attempt, StateLock, Store};
+
+use super::CliError;
 
 #[derive(Debug, clap::Args)]
 pub struct StateArgs {
@@ -46,7 +49,7 @@ pub struct ResolveArgs {
     pub not_created: bool,
 }
 
-pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, Error> {
+pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError> {
     match args.command {
         StateCommand::List => {
             let store = open_existing(global)?;

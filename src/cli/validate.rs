@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
+use campaignctl::error::{EXIT_ERROR, EXIT_OK};
+
+use super::CliError;
 use super::views::{self, Format};
-use campaignctl::error::{EXIT_ERROR, EXIT_OK, Error};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -18,7 +20,7 @@ pub struct ValidateArgs {
 
 /// Checks the files and expands them too (without printing the bodies): a bad number or an
 /// undefined template variable makes a campaign invalid just as a schema error does.
-pub fn run(_global: &super::GlobalArgs, args: ValidateArgs) -> Result<i32, Error> {
+pub fn run(_global: &super::GlobalArgs, args: ValidateArgs) -> Result<i32, CliError> {
     let expanded = campaignctl::pipeline::expand(&args.paths);
     let text = views::diagnostics(&expanded.diagnostics, args.format, expanded.files_checked);
     print!("{text}");

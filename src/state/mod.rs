@@ -621,26 +621,6 @@ fn sql_error(path: &Path, err: rusqlite::Error) -> Error {
     Error::msg(format!("state file {}: {err}", path.display()))
 }
 
-/// Writes `bytes` to `path` atomically (a temporary file renamed over it), readable by its
-/// owner only.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write;
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temporary =
-        tempfile::NamedTempFile::new_in(folder).map_err(|err| Error::io(folder, err))?;
-    temporary
-        .write_all(bytes)
-        .and_then(|()| temporary.as_file().sync_all())
-        .map_err(|err| Error::io(path, err))?;
-    temporary
-        .persist(path)
-        .map_err(|err| Error::io(path, err.error))?;
-    Ok(())
-}
-
 /// Creates `path` readable by its owner only, when it does not exist yet: state holds phone
 /// numbers.
 fn create_private(path: &Path) -> Result<(), Error> {
