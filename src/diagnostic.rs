@@ -17,9 +17,45 @@ impl Position {
     }
 }
 
+/// What kind of problem a diagnostic reports, for tools that sort or title them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Kind {
+    /// A file that cannot be found or read, or that is too large.
+    File,
+    /// Text that is not valid YAML.
+    Yaml,
+    /// A value the campaign schema does not allow.
+    Schema,
+    /// A template that does not parse or render.
+    Template,
+    /// A row of a CSV or text source that cannot be read.
+    Source,
+    /// A phone number that cannot be dialed.
+    Number,
+    /// What the values mean together: clashes, duplicate names, nothing to dial.
+    #[default]
+    Meaning,
+}
+
+impl Kind {
+    /// The kind's name in machine-readable output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Yaml => "yaml",
+            Kind::Schema => "schema",
+            Kind::Template => "template",
+            Kind::Source => "source",
+            Kind::Number => "number",
+            Kind::Meaning => "meaning",
+        }
+    }
+}
+
 /// A problem in a campaign file, template or number source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    pub kind: Kind,
     /// The file, as the user named it (relative paths stay relative).
     pub file: String,
     /// Where in the file; `None` when the problem is the file as a whole (it does not exist,
@@ -36,6 +72,7 @@ impl Diagnostic {
     /// A problem with a file as a whole.
     pub fn file(file: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {
+            kind: Kind::File,
             file: file.into(),
             position: None,
             pointer: None,
@@ -47,9 +84,15 @@ impl Diagnostic {
     /// A problem at a position, with no snippet.
     pub fn at(file: impl Into<String>, position: Position, message: impl Into<String>) -> Self {
         Diagnostic {
+            kind: Kind::default(),
             position: Some(position),
             ..Diagnostic::file(file, message)
         }
+    }
+
+    pub fn with_kind(mut self, kind: Kind) -> Self {
+        self.kind = kind;
+        self
     }
 
     pub fn with_pointer(mut self, pointer: impl Into<String>) -> Self {

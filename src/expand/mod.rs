@@ -19,7 +19,7 @@ use minijinja::Value;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
-use crate::diagnostic::{Diagnostic, Position};
+use crate::diagnostic::{Diagnostic, Kind, Position};
 use crate::load::{Document, LoadedCampaign};
 use crate::model::{ApiEnum, Campaign};
 use crate::nxcc::{CallItem, CreateAndCall};
@@ -332,7 +332,7 @@ impl<'a> Expansion<'a> {
             };
             inputs.extend(open.path.clone());
             let other = self.other(&setup, index, source, &open, problems);
-            let mut invalid = open.problems.sibling();
+            let mut invalid = open.problems.sibling(Kind::Number);
             let mut other_failed: Option<(TemplateError, Position)> = None;
             stream(&mut open, self.normalizer, country, |batch, results| {
                 let mut kept: Vec<(usize, E164)> = Vec::with_capacity(results.len());
@@ -441,6 +441,7 @@ impl<'a> Expansion<'a> {
             .source
             .diagnostic(position, err.message)
             .with_pointer(pointer)
+            .with_kind(Kind::Template)
     }
 }
 #[cfg(test)]

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::sources::{Batch, CsvReader, Header, OpenError, Problems, Reader, TextReader};
 use super::{Expansion, TaskSetup};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Kind};
 use crate::load;
 use crate::model::NumberSource;
 use crate::phone::{E164, PhoneError, PhoneNormalizer};
@@ -101,13 +101,17 @@ impl Expansion<'_> {
             Ok(opened) => opened,
             Err(err) => {
                 problems.push(match err {
-                    OpenError::NotFound => self.document.diagnostic(
-                        &at(key),
-                        format!("`{key}`: file \"{path}\" not found (looked for {file})"),
-                    ),
+                    OpenError::NotFound => self
+                        .document
+                        .diagnostic(
+                            &at(key),
+                            format!("`{key}`: file \"{path}\" not found (looked for {file})"),
+                        )
+                        .with_kind(Kind::File),
                     OpenError::Source(message) => self
                         .document
-                        .diagnostic(&at(key), format!("`{key}`: {message}")),
+                        .diagnostic(&at(key), format!("`{key}`: {message}"))
+                        .with_kind(Kind::Source),
                     OpenError::InFile(diagnostic) => diagnostic,
                 });
                 return None;

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::diagnostic::{Diagnostic, Position};
+use crate::diagnostic::{Diagnostic, Kind, Position};
 use crate::load::SourceText;
 
 /// Rows per batch: large enough that spreading a batch over the cores pays, small enough
@@ -100,6 +100,8 @@ impl Batch {
 /// Problems found in one source, at most [`MAX_PROBLEMS`] of them listed.
 #[derive(Debug)]
 pub struct Problems {
+    /// What the problems listed are: unreadable rows, or numbers that cannot be dialed.
+    kind: Kind,
     /// The file as diagnostics name it.
     file: String,
     /// The campaign file's text, when the source is written in it (for snippets).
@@ -112,6 +114,7 @@ impl Problems {
     /// Problems of a data file.
     pub fn in_file(file: &str) -> Self {
         Problems {
+            kind: Kind::Source,
             file: file.to_owned(),
             source: None,
             listed: Vec::new(),
@@ -135,14 +138,16 @@ impl Problems {
         let diagnostic = match &self.source {
             Some(source) => source.diagnostic(position, message),
             None => Diagnostic::at(&self.file, position, message),
-        };
+        }
+        .with_kind(self.kind);
         self.listed.push(diagnostic);
     }
 
-    /// Another list for the same source, such as its invalid numbers beside its unreadable
-    /// rows.
-    pub fn sibling(&self) -> Self {
+    /// Another list of problems of `kind` for the same source, such as its invalid numbers
+    /// beside its unreadable rows.
+    pub fn sibling(&self, kind: Kind) -> Self {
         Problems {
+            kind,
             file: self.file.clone(),
             source: self.source.clone(),
             listed: Vec::new(),
@@ -168,13 +173,16 @@ impl Problems {
             } else {
                 "problems"
             };
-            self.listed.push(Diagnostic::file(
-                &self.file,
-                format!(
-                    "{} more {more} in this source not shown (the first {MAX_PROBLEMS} are)",
-                    self.omitted
-                ),
-            ));
+            self.listed.push(
+                Diagnostic::file(
+                    &self.file,
+                    format!(
+                        "{} more {more} in this source not shown (the first {MAX_PROBLEMS} are)",
+                        self.omitted
+                    ),
+                )
+                .with_kind(self.kind),
+            );
         }
         self.listed
     }
@@ -266,11 +274,14 @@ impl CsvReader {
             match std::str::from_utf8(name) {
                 Ok(name) => names.push(name.to_owned()),
                 Err(_) => {
-                    return Err(OpenError::InFile(Diagnostic::at(
-                        file,
-                        Position::new(line, index + 1),
-                        "the header is not UTF-8 text (save the file as UTF-8)",
-                    )));
+                    return Err(OpenError::InFile(
+                        Diagnostic::at(
+                            file,
+                            Position::new(line, index + 1),
+                            "the header is not UTF-8 text (save the file as UTF-8)",
+                        )
+                        .with_kind(Kind::Source),
+                    ));
                 }
             }
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::diagnostic::{Diagnostic, Position};
+use crate::diagnostic::{Diagnostic, Kind, Position};
 use crate::model::Campaign;
 use crate::template::Templates;
 
@@ -219,7 +219,8 @@ pub fn load(path: &Path) -> Result<Document, Diagnostic> {
                 position,
                 "the file is not UTF-8 text (save it as UTF-8)",
             )
-            .with_source_line(Some(line)));
+            .with_source_line(Some(line))
+            .with_kind(Kind::File));
         }
     };
     let source = Arc::new(SourceText::new(path.to_owned(), text));

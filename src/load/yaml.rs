@@ -10,7 +10,7 @@ use serde_saphyr::Spanned;
 
 use super::yaml_errors::{to_position, yaml_error};
 use super::{Document, SourceText, escape_pointer};
-use crate::diagnostic::{Diagnostic, Position};
+use crate::diagnostic::{Diagnostic, Kind, Position};
 
 /// Values that aliases (`*name`) may replay in one file. Campaign files share a setting or a
 /// short list through anchors at most; a "billion laughs" document needs millions.
@@ -65,10 +65,12 @@ fn yaml_options() -> serde_saphyr::Options {
 }
 
 fn empty_file(source: &SourceText, position: Position) -> Diagnostic {
-    source.diagnostic(
-        position,
-        "the file is empty: a campaign file is a mapping with `name`, `task` and `numbers`",
-    )
+    source
+        .diagnostic(
+            position,
+            "the file is empty: a campaign file is a mapping with `name`, `task` and `numbers`",
+        )
+        .with_kind(Kind::Yaml)
 }
 
 /// A YAML node as serde-saphyr hands it over, with the location of every child.

@@ -4,7 +4,7 @@ use serde_saphyr::Location;
 
 use super::SourceText;
 use super::yaml::MAX_ALIAS_EVENTS;
-use crate::diagnostic::{Diagnostic, Position};
+use crate::diagnostic::{Diagnostic, Kind, Position};
 
 pub(super) fn yaml_error(source: &SourceText, err: &serde_saphyr::Error) -> Diagnostic {
     let position = err
@@ -12,7 +12,7 @@ pub(super) fn yaml_error(source: &SourceText, err: &serde_saphyr::Error) -> Diag
         .filter(|l| l.line() > 0)
         .map_or(Position::new(1, 1), to_position);
     let (position, message) = yaml_message(source, innermost(err), position);
-    source.diagnostic(position, message)
+    source.diagnostic(position, message).with_kind(Kind::Yaml)
 }
 
 /// The error itself, without the wrappers that only add a snippet or an alias's second location.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Kind};
 use crate::load::{self, Document, escape_pointer};
 use crate::model::{NumberSource, SOURCE_LISTS, TaskSpec};
 use crate::phone;
@@ -50,7 +50,8 @@ pub(super) fn problems(document: &Document, out: &mut Vec<Diagnostic>) -> Templa
                 document
                     .source
                     .diagnostic(position, err.message)
-                    .with_pointer(pointer),
+                    .with_pointer(pointer)
+                    .with_kind(Kind::Template),
             );
         }
     }
@@ -156,10 +157,14 @@ fn check_source_paths(document: &Document, out: &mut Vec<Diagnostic>) {
                 } else {
                     format!(" (looked for {})", load::display(&resolved))
                 };
-                out.push(document.diagnostic(
-                    &format!("/{list}/{index}/{key}"),
-                    format!("`{key}`: file \"{path}\" {problem}{looked_for}"),
-                ));
+                out.push(
+                    document
+                        .diagnostic(
+                            &format!("/{list}/{index}/{key}"),
+                            format!("`{key}`: file \"{path}\" {problem}{looked_for}"),
+                        )
+                        .with_kind(Kind::File),
+                );
             }
         }
     }

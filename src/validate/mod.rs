@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Kind};
 use crate::load::{self, Document, LoadedCampaign};
 use crate::model::Campaign;
 
@@ -36,7 +36,8 @@ pub fn check(document: Document) -> Result<LoadedCampaign, Vec<Diagnostic>> {
 /// `startCount`. serde_json's error has no position; serde-saphyr, reading the text, has one.
 fn unreadable(document: &Document, err: &serde_json::Error) -> Diagnostic {
     match load::parse_as::<Campaign>(&document.source) {
-        Err(mut diagnostic) => {
+        Err(diagnostic) => {
+            let mut diagnostic = diagnostic.with_kind(Kind::Schema);
             let pointer = diagnostic.position.and_then(|at| document.pointer_at(at));
             if let Some(pointer) = pointer {
                 diagnostic.message =

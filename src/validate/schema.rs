@@ -7,7 +7,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::types::JsonType;
 use serde_json::Value;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Kind};
 use crate::load::{Document, escape_pointer, unescape_pointer};
 use crate::model::NumberSource;
 
@@ -33,6 +33,9 @@ pub(super) fn problems(document: &Document) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     for error in check.validator.iter_errors(&document.value) {
         describe(document, &check.schema, &error, &mut problems);
+    }
+    for problem in &mut problems {
+        problem.kind = Kind::Schema;
     }
     problems
 }

@@ -16,6 +16,7 @@ struct JsonReport<'a> {
 #[derive(Serialize)]
 struct JsonDiagnostic<'a> {
     severity: &'static str,
+    kind: &'static str,
     summary: &'a str,
     file: &'a str,
     line: Option<usize>,
@@ -40,6 +41,7 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
             .iter()
             .map(|d| JsonDiagnostic {
                 severity: "error",
+                kind: d.kind.as_str(),
                 summary: &d.message,
                 file: &d.file,
                 line: d.position.map(|p| p.line),
