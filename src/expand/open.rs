@@ -112,7 +112,7 @@ impl Expansion<'_> {
                         .document
                         .diagnostic(&at(key), format!("`{key}`: {message}"))
                         .with_kind(Kind::Source),
-                    OpenError::InFile(diagnostic) => diagnostic,
+                    OpenError::InFile(diagnostic) => *diagnostic,
                 });
                 return None;
             }

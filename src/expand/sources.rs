@@ -197,7 +197,7 @@ pub enum OpenError {
     /// the campaign file.
     Source(String),
     /// A problem at a place in the data file itself.
-    InFile(Diagnostic),
+    InFile(Box<Diagnostic>),
 }
 
 /// A source being read.
@@ -274,14 +274,14 @@ impl CsvReader {
             match std::str::from_utf8(name) {
                 Ok(name) => names.push(name.to_owned()),
                 Err(_) => {
-                    return Err(OpenError::InFile(
+                    return Err(OpenError::InFile(Box::new(
                         Diagnostic::at(
                             file,
                             Position::new(line, index + 1),
                             "the header is not UTF-8 text (save the file as UTF-8)",
                         )
                         .with_kind(Kind::Source),
-                    ));
+                    )));
                 }
             }
         }

@@ -52,21 +52,26 @@ fn line(campaign: &str, task: &str, numbers: usize) -> (String, String, usize) {
     (campaign.to_owned(), task.to_owned(), numbers)
 }
 
-/// Every orderID the sandbox accepted, per campaign (told apart by `campaign_of`); fails on the
-/// first orderID accepted twice.
+/// Within each campaign (told apart by `campaign_of`, given the task name without a follow-up's
+/// ` #N`), no orderID and no number was accepted twice by the sandbox, whatever task name it
+/// came under; fails on the first repeat.
 #[track_caller]
 fn assert_no_order_id_twice(tasks: &[Value], campaign_of: impl Fn(&str) -> String) {
-    let mut seen: HashMap<(String, String), String> = HashMap::new();
+    let mut seen: HashMap<(String, &str, String), String> = HashMap::new();
     for task in tasks {
         let name = task["body"]["taskName"].as_str().expect("taskName");
+        let base = name.rsplit_once(" #").map_or(name, |(base, _)| base);
+        let campaign = campaign_of(base);
         for item in task["body"]["callList"].as_array().expect("callList") {
-            let order_id = item["orderID"].as_str().expect("orderID").to_owned();
-            let key = (campaign_of(name), order_id);
-            if let Some(first) = seen.insert(key.clone(), name.to_owned()) {
-                panic!(
-                    "orderID {} of campaign {} was accepted twice: in {first:?} and in {name:?}",
-                    key.1, key.0
-                );
+            for field in ["orderID", "userPhone"] {
+                let value = item[field].as_str().expect(field).to_owned();
+                let key = (campaign.clone(), field, value);
+                if let Some(first) = seen.insert(key.clone(), name.to_owned()) {
+                    panic!(
+                        "{field} {} of campaign {} was accepted twice: in {first:?} and in {name:?}",
+                        key.2, key.0
+                    );
+                }
             }
         }
     }
