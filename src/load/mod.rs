@@ -2,6 +2,7 @@
 //! ([`yaml`]) into a [`Document`]: a JSON value plus where each part of it stands in the text.
 
 mod discover;
+mod root;
 mod yaml;
 mod yaml_errors;
 
@@ -16,6 +17,7 @@ use crate::model::Campaign;
 use crate::template::Templates;
 
 pub use discover::{discover, display};
+pub use root::{DEFAULT_MAX_SOURCE_BYTES, Refusal, Root};
 pub use yaml::{parse, parse_as};
 
 /// Campaign files larger than this are refused before parsing: real campaigns are a few
