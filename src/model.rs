@@ -139,9 +139,9 @@ impl NumberSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhonesSource {
-    /// Phone numbers in any common format: `+852 3575 7581`, `85235757581`, `(020) 7946 0018`.
+    /// Phone numbers in any common format: `+44 7700 900100`, `447700900101`, `(020) 7946 0018`.
     /// Numbers without a country code use the task's `country`.
-    #[schemars(length(min = 1), example = ["+852 3575 7581", "85235757582"])]
+    #[schemars(length(min = 1), example = ["+44 7700 900100", "07700 900101"])]
     pub phones: Vec<PhoneLiteral>,
 
     /// The pass-through value sent with each of these numbers (a template).
@@ -218,7 +218,7 @@ impl JsonSchema for PhoneLiteral {
             "description": "A phone number; quote it to keep a leading `+` or `0`.",
             "type": ["string", "integer"],
             "minimum": 0,
-            "examples": ["+852 3575 7581"]
+            "examples": ["+44 7700 900100"]
         })
     }
 }

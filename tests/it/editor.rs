@@ -415,6 +415,29 @@ fn the_examples_have_no_problems_in_the_editor() {
     }
 }
 
+/// The guide's whole files (its YAML blocks that start with `name:`), as a reader would paste
+/// them into a new file.
+#[test]
+fn the_guide_s_campaign_files_have_no_problems_in_the_editor() {
+    let Some(mut server) = server() else { return };
+    let guide = std::fs::read_to_string(root().join("docs/campaign-files.md")).unwrap();
+    let files: Vec<&str> = guide
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .filter(|block| block.starts_with("name:"))
+        .collect();
+    assert!(files.len() >= 2, "the guide shows no whole campaign file");
+    let dir = scratch();
+    for (number, text) in files.into_iter().enumerate() {
+        let path = dir.path().join(format!("guide-{number}.campaign.yaml"));
+        std::fs::write(&path, text).unwrap();
+        let diagnostics = server.open(&path, text);
+        assert!(!server.schemas_of(&path).is_empty(), "{text}");
+        assert!(diagnostics.is_empty(), "{text}\n{diagnostics:#?}");
+    }
+}
+
 /// The broken fixtures have no modeline and sit two folders down: only the workspace settings'
 /// `**/*.campaign.yaml` can give them the schema.
 #[test]
