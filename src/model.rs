@@ -227,8 +227,8 @@ impl JsonSchema for PhoneLiteral {
 pub trait ApiEnum: Sized + Copy + 'static {
     /// The names, indexed by the API's integer.
     const NAMES: &'static [&'static str];
-    /// What each name means, in the provider's words, indexed like [`Self::NAMES`]; editors show
-    /// it beside each value they offer.
+    /// What each name means, indexed like [`Self::NAMES`]; editors show it beside each value
+    /// they offer.
     const MEANINGS: &'static [&'static str];
     const SCHEMA_NAME: &'static str;
 
@@ -337,21 +337,16 @@ api_enum_impls!(StartupType);
 
 /// The names and then the codes, each with its own description for editors to show beside it
 /// (Markdown, and plain text for editors without Markdown). No `type`: the enum says it all, and
-/// a `type` would report a wrong value twice.
+/// with a `type` as well, `validate` would report a value of the wrong type twice. The price: the
+/// YAML language server leaves keys without a `type` out of the skeleton it inserts for a whole
+/// `task:`, and flags them as missing until they are typed (where completion does help).
 fn api_enum_schema<T: ApiEnum>() -> Schema {
     let names = T::NAMES.iter().map(|name| serde_json::Value::from(*name));
     let codes = (0..T::NAMES.len()).map(serde_json::Value::from);
     let values: Vec<serde_json::Value> = names.chain(codes).collect();
-    let by_name = T::NAMES
-        .iter()
-        .zip(T::MEANINGS)
-        .enumerate()
-        .map(|(code, (name, meaning))| format!("`{name}`: {meaning} (API code `{code}`)"));
-    let by_code = T::NAMES
-        .iter()
-        .zip(T::MEANINGS)
-        .enumerate()
-        .map(|(code, (name, meaning))| format!("`{code}`: API code of `{name}`, {meaning}"));
+    let meanings = || T::NAMES.iter().zip(T::MEANINGS).enumerate();
+    let by_name = meanings().map(|(code, (_, meaning))| format!("{meaning} (API code `{code}`)"));
+    let by_code = meanings().map(|(_, (name, meaning))| format!("API code of `{name}`: {meaning}"));
     let markdown: Vec<String> = by_name.chain(by_code).collect();
     let plain: Vec<String> = markdown.iter().map(|text| text.replace('`', "")).collect();
     json_schema!({
