@@ -5,6 +5,7 @@
 
 mod apply;
 mod cli;
+mod editor;
 mod expand;
 mod plan_output;
 mod provider;
