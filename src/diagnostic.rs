@@ -148,15 +148,24 @@ pub fn quote(text: &str) -> String {
 }
 
 /// `raw`, a phone number as written, quoted like [`quote`]; unless `show`, its digits are
-/// masked as plans mask numbers (the first four and the last two stay).
+/// masked (see [`excerpt`]).
 pub fn quote_number(raw: &str, show: bool) -> String {
-    if show {
-        return quote(raw);
+    quote(&excerpt(raw, show))
+}
+
+/// At most [`QUOTE_CHARS`] characters of `text` (and `…` when it was longer), unescaped; unless
+/// `show_digits`, its digits masked as plans mask numbers: the first four and the last two stay.
+pub fn excerpt(text: &str, show_digits: bool) -> String {
+    let mut cut: String = text.chars().take(QUOTE_CHARS).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
     }
-    let digits = raw.chars().filter(char::is_ascii_digit).count();
+    if show_digits {
+        return cut;
+    }
+    let digits = cut.chars().filter(char::is_ascii_digit).count();
     let mut seen = 0;
-    let masked: String = raw
-        .chars()
+    cut.chars()
         .map(|c| {
             if !c.is_ascii_digit() {
                 return c;
@@ -168,8 +177,7 @@ pub fn quote_number(raw: &str, show: bool) -> String {
                 '•'
             }
         })
-        .collect();
-    quote(&masked)
+        .collect()
 }
 
 /// `text` safe to print on a terminal or in a CI log as one line: control, bidi and invisible

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use crate::diagnostic::Diagnostic;
 use crate::error::Error;
-use crate::expand::{self, ExpandedCampaign};
+use crate::expand::{self, ExpandedCampaign, Reading};
 use crate::load::{self, LoadedCampaign};
 use crate::plan::{self, Plan};
 use crate::state::Store;
@@ -46,15 +46,16 @@ impl Expanded {
 /// One file, loaded and checked.
 type Checked = Result<LoadedCampaign, Vec<Diagnostic>>;
 
-/// Finds, loads, checks and expands every campaign file under `paths`, reporting every problem
-/// of every file at once.
-pub fn expand(paths: &[PathBuf]) -> Expanded {
-    let (files, mut diagnostics) = load::discover(paths);
+/// Finds, loads, checks and expands every campaign file under `paths`, reading only inside
+/// `reading.root` and reporting every problem of every file at once.
+pub fn expand(paths: &[PathBuf], reading: &Reading<'_>) -> Expanded {
+    let root = reading.root;
+    let (files, mut diagnostics) = load::discover(paths, root);
     // Files load and check independently, so many small ones spread over the cores.
     let checked: Vec<(Option<NameUse>, Checked)> = files
         .par_iter()
-        .map(|path| match load::load(path) {
-            Ok(document) => (NameUse::of(&document), validate::check(document)),
+        .map(|path| match load::load(path, root) {
+            Ok(document) => (NameUse::of(&document), validate::check(document, root)),
             Err(problem) => (None, Err(vec![problem])),
         })
         .collect();
@@ -68,7 +69,7 @@ pub fn expand(paths: &[PathBuf]) -> Expanded {
         }
     }
     diagnostics.extend(validate::unique_names(names));
-    let (campaigns, problems) = expand::expand_all(&valid);
+    let (campaigns, problems) = expand::expand_all(&valid, reading);
     diagnostics.extend(problems);
     Diagnostic::sort(&mut diagnostics);
     Expanded {
@@ -104,7 +105,13 @@ mod tests {
         let broken = VALID.replace("startCount: 1", "startCount: many");
         std::fs::write(dir.path().join("a.campaign.yaml"), broken).unwrap();
         std::fs::write(dir.path().join("b.campaign.yaml"), VALID).unwrap();
-        let checked = expand(&[dir.path().to_owned()]);
+        let root = load::Root::new(dir.path(), None).unwrap();
+        let reading = Reading {
+            root: &root,
+            show_numbers: false,
+            max_numbers: expand::DEFAULT_MAX_NUMBERS,
+        };
+        let checked = expand(&[dir.path().to_owned()], &reading);
         let messages: Vec<&str> = checked
             .diagnostics
             .iter()

@@ -32,6 +32,7 @@ pub struct ApplyArgs {
     #[arg(
         long,
         env = "NXCC_ENDPOINT",
+        hide_env_values = true,
         value_name = "URL",
         default_value = campaignctl::nxcc::DEFAULT_ENDPOINT
     )]
@@ -98,7 +99,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
     let requests = match saved_plan_path(&args.paths) {
         Some(path) => requests_from_saved_plan(path, &store)?,
         None => {
-            let campaigns = pipeline::expand(&args.paths).into_campaigns(&args.paths)?;
+            let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
             let plan = pipeline::plan(campaigns, &mut store)?;
             print!("{}", views::human::plan::render(&plan, global.show_numbers));
             if !plan.has_changes() {

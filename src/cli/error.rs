@@ -19,6 +19,13 @@ pub enum CliError {
     #[error("cannot read the answer: {0}")]
     Answer(#[source] std::io::Error),
 
+    #[error("the workspace root {dir} cannot be used: {source}")]
+    Root {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 

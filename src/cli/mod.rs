@@ -17,6 +17,9 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
+use campaignctl::expand::{DEFAULT_MAX_NUMBERS, Reading};
+use campaignctl::load::Root;
+use campaignctl::pipeline::{self, Expanded};
 use clap::{Parser, Subcommand};
 pub use error::CliError;
 
@@ -51,14 +54,57 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "CAMPAIGNCTL_STATE",
+        hide_env_values = true,
         value_name = "PATH",
         default_value = ".campaignctl/state.db"
     )]
     pub state: PathBuf,
 
-    /// Show phone numbers in full in human output (masked by default).
+    /// The workspace root: campaign files and the data files they name are read only when they
+    /// resolve, after symlinks, to regular files inside it. Default: the current directory.
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPAIGNCTL_ROOT",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
+    pub root: Option<PathBuf>,
+
+    /// The largest data source (CSV or text file) read, in bytes.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = campaignctl::load::DEFAULT_MAX_SOURCE_BYTES)]
+    pub max_source_bytes: u64,
+
+    /// Show phone numbers in full in human output and diagnostics (masked by default).
     #[arg(long, global = true)]
     pub show_numbers: bool,
+}
+
+impl GlobalArgs {
+    /// The workspace root the flags name.
+    fn root(&self) -> Result<Root, CliError> {
+        let (dir, shown) = match &self.root {
+            Some(dir) => (dir.as_path(), Some(dir.to_string_lossy())),
+            None => (std::path::Path::new("."), None),
+        };
+        let mut root = Root::new(dir, shown.as_deref()).map_err(|source| CliError::Root {
+            dir: dir.display().to_string(),
+            source,
+        })?;
+        root.max_source_bytes = self.max_source_bytes;
+        Ok(root)
+    }
+
+    /// Finds, checks and expands the campaigns under `paths` within the workspace root.
+    fn expand(&self, paths: &[PathBuf]) -> Result<Expanded, CliError> {
+        let root = self.root()?;
+        let reading = Reading {
+            root: &root,
+            show_numbers: self.show_numbers,
+            max_numbers: DEFAULT_MAX_NUMBERS,
+        };
+        Ok(pipeline::expand(paths, &reading))
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -31,7 +31,7 @@ pub struct PlanArgs {
 }
 
 pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> {
-    let campaigns = pipeline::expand(&args.paths).into_campaigns(&args.paths)?;
+    let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
     let inputs = pipeline::inputs(&campaigns);
     let mut store = Store::open(&global.state)?;
     let plan = pipeline::plan(campaigns, &mut store)?;

@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use campaignctl::error::EXIT_OK;
 use campaignctl::nxcc::CreateAndCall;
-use campaignctl::pipeline;
 
 use super::CliError;
 
@@ -27,8 +26,8 @@ struct RenderedTask<'a> {
     body: &'a CreateAndCall,
 }
 
-pub fn run(_global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, CliError> {
-    let campaigns = pipeline::expand(&args.paths).into_campaigns(&args.paths)?;
+pub fn run(global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, CliError> {
+    let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
     let tasks: Vec<RenderedTask<'_>> = campaigns
         .iter()
         .flat_map(|campaign| {

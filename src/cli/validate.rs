@@ -20,8 +20,8 @@ pub struct ValidateArgs {
 
 /// Checks the files and expands them too (without printing the bodies): a bad number or an
 /// undefined template variable makes a campaign invalid just as a schema error does.
-pub fn run(_global: &super::GlobalArgs, args: ValidateArgs) -> Result<i32, CliError> {
-    let expanded = campaignctl::pipeline::expand(&args.paths);
+pub fn run(global: &super::GlobalArgs, args: ValidateArgs) -> Result<i32, CliError> {
+    let expanded = global.expand(&args.paths)?;
     let text = views::diagnostics(&expanded.diagnostics, args.format, expanded.files_checked);
     print!("{text}");
     Ok(if expanded.diagnostics.is_empty() {

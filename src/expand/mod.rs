@@ -19,8 +19,9 @@ use minijinja::Value;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
+use crate::diagnostic::excerpt;
 use crate::diagnostic::{Diagnostic, Kind, Position};
-use crate::load::{Document, LoadedCampaign};
+use crate::load::{Document, LoadedCampaign, Root};
 use crate::model::{ApiEnum, Campaign};
 use crate::nxcc::{CallItem, CreateAndCall};
 
@@ -55,15 +56,39 @@ pub struct DesiredTask {
 }
 
 /// Expands one checked campaign; every problem found comes back at once, sorted.
-pub fn expand(loaded: &LoadedCampaign) -> Result<ExpandedCampaign, Vec<Diagnostic>> {
-    Expansion::new(loaded, &LibPhoneNumber).run()
+pub fn expand(
+    loaded: &LoadedCampaign,
+    reading: &Reading<'_>,
+) -> Result<ExpandedCampaign, Vec<Diagnostic>> {
+    Expansion::new(loaded, &LibPhoneNumber, reading).run()
 }
 
+/// What expansion may read, and what its messages may show.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading<'a> {
+    /// Data files must be regular files inside it.
+    pub root: &'a Root,
+    /// Whether diagnostics show phone numbers in full (masked by default).
+    pub show_numbers: bool,
+    /// The most numbers one campaign may dial: a bound on memory, and on the blast radius of
+    /// a swapped file.
+    pub max_numbers: usize,
+}
+
+/// The default of [`Reading::max_numbers`].
+pub const DEFAULT_MAX_NUMBERS: usize = 20_000_000;
+
 /// Expands every campaign: those that expand, and all the problems of those that do not.
-pub fn expand_all(campaigns: &[LoadedCampaign]) -> (Vec<ExpandedCampaign>, Vec<Diagnostic>) {
+pub fn expand_all(
+    campaigns: &[LoadedCampaign],
+    reading: &Reading<'_>,
+) -> (Vec<ExpandedCampaign>, Vec<Diagnostic>) {
     // Campaigns expand independently, so many small ones spread over the cores (a large one
     // spreads its numbers itself); the results keep the files' order.
-    let results: Vec<_> = campaigns.par_iter().map(expand).collect();
+    let results: Vec<_> = campaigns
+        .par_iter()
+        .map(|campaign| expand(campaign, reading))
+        .collect();
     let mut expanded = Vec::with_capacity(campaigns.len());
     let mut problems = Vec::new();
     for result in results {
@@ -85,6 +110,7 @@ struct Expansion<'a> {
     document: &'a Document,
     normalizer: &'a dyn PhoneNormalizer,
     templates: &'a Templates,
+    reading: &'a Reading<'a>,
 }
 
 /// A task whose settings rendered, before its numbers are read.
@@ -108,13 +134,18 @@ const NUMBERS: &str = "numbers";
 const EXCLUDE: &str = "exclude";
 
 impl<'a> Expansion<'a> {
-    fn new(loaded: &'a LoadedCampaign, normalizer: &'a dyn PhoneNormalizer) -> Self {
+    fn new(
+        loaded: &'a LoadedCampaign,
+        normalizer: &'a dyn PhoneNormalizer,
+        reading: &'a Reading<'a>,
+    ) -> Self {
         Expansion {
             loaded,
             campaign: &loaded.campaign,
             document: &loaded.document,
             normalizer,
             templates: &loaded.templates,
+            reading,
         }
     }
 
@@ -347,8 +378,10 @@ impl<'a> Expansion<'a> {
                                 taken.duplicates += 1;
                             }
                         }
-                        Err(err) => invalid
-                            .push(batch.position(row), err.message(batch.phone(row), country)),
+                        Err(err) => {
+                            let shown = excerpt(batch.phone(row), self.reading.show_numbers);
+                            invalid.push(batch.position(row), err.message(&shown, country));
+                        }
                     }
                 }
                 let items: Vec<Result<CallItem, TemplateError>> = kept
@@ -450,16 +483,27 @@ pub(super) mod tests {
 
     use super::*;
 
-    /// A checked campaign from `yaml`, written as `t.campaign.yaml` in `dir` with `files`
-    /// beside it.
-    pub(super) fn loaded(dir: &Path, yaml: &str, files: &[(&str, &str)]) -> LoadedCampaign {
+    /// The expansion of `yaml`, written as `t.campaign.yaml` in `dir` (the workspace root)
+    /// with `files` beside it.
+    pub(super) fn expanded(
+        dir: &Path,
+        yaml: &str,
+        files: &[(&str, &str)],
+    ) -> Result<ExpandedCampaign, Vec<Diagnostic>> {
         for (name, text) in files {
             std::fs::write(dir.join(name), text).unwrap();
         }
         let path = dir.join("t.campaign.yaml");
         std::fs::write(&path, yaml).unwrap();
-        let document = crate::load::load(&path).unwrap();
-        crate::validate::check(document).unwrap()
+        let root = Root::new(dir, None).unwrap();
+        let document = crate::load::load(&path, &root).unwrap();
+        let loaded = crate::validate::check(document, &root)?;
+        let reading = Reading {
+            root: &root,
+            show_numbers: false,
+            max_numbers: DEFAULT_MAX_NUMBERS,
+        };
+        expand(&loaded, &reading)
     }
 
     /// A campaign of two tasks (regions a and b) over `numbers`, without `exclude` when it is
@@ -498,7 +542,7 @@ pub(super) mod tests {
             ),
             ("b.csv", "phone\n020 7946 0002\n020 7946 0004\n"),
         ];
-        let expanded = expand(&loaded(dir.path(), &campaign(numbers, exclude), &files)).unwrap();
+        let expanded = expanded(dir.path(), &campaign(numbers, exclude), &files).unwrap();
         let names: Vec<&str> = expanded
             .tasks
             .iter()
@@ -520,7 +564,7 @@ pub(super) mod tests {
     fn a_task_left_with_nothing_to_dial_is_an_error_at_its_name() {
         let dir = tempfile::tempdir().unwrap();
         let numbers = "  - phones: [\"020 7946 0001\"]\n";
-        let problems = expand(&loaded(dir.path(), &campaign(numbers, ""), &[])).unwrap_err();
+        let problems = expanded(dir.path(), &campaign(numbers, ""), &[]).unwrap_err();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(
             problems[0]

@@ -3,7 +3,9 @@
 
 use rayon::prelude::*;
 
-use super::sources::{Batch, CsvReader, Header, OpenError, Problems, Reader, TextReader};
+use super::sources::{
+    Batch, CsvReader, Header, OpenError, Problems, Reader, TextReader, column_names,
+};
 use super::{Expansion, TaskSetup};
 use crate::diagnostic::{Diagnostic, Kind};
 use crate::load;
@@ -76,8 +78,24 @@ impl Expansion<'_> {
             // Sources with a path always have one rendered.
             (_, None) => return None,
         };
-        let full = self.loaded.base_dir().join(path);
+        let base = self.loaded.base_dir();
+        let full = base.join(path);
         let file = load::display(&full);
+        let root = self.reading.root;
+        let handle = match root
+            .resolve_written(base, path)
+            .and_then(|canonical| root.open(&canonical, root.max_source_bytes))
+        {
+            Ok(handle) => handle,
+            Err(refusal) => {
+                problems.push(
+                    self.document
+                        .diagnostic(&at(key), refusal.describe_source(key, path, base, root))
+                        .with_kind(Kind::File),
+                );
+                return None;
+            }
+        };
         let opened = match source {
             NumberSource::Csv(csv) => {
                 let delimiter = match csv.delimiter.as_deref().map(str::as_bytes) {
@@ -91,23 +109,15 @@ impl Expansion<'_> {
                         return None;
                     }
                 };
-                CsvReader::open(&full, &file, delimiter)
+                CsvReader::open(handle, &file, delimiter)
                     .map(|(reader, header)| (Reader::Csv(reader), header))
             }
-            _ => TextReader::open(&full, &file)
-                .map(|reader| (Reader::Text(reader), Header::from([]))),
+            _ => Ok((Reader::Text(TextReader::new(handle)), Header::from([]))),
         };
         let (reader, header) = match opened {
             Ok(opened) => opened,
             Err(err) => {
                 problems.push(match err {
-                    OpenError::NotFound => self
-                        .document
-                        .diagnostic(
-                            &at(key),
-                            format!("`{key}`: file \"{path}\" not found (looked for {file})"),
-                        )
-                        .with_kind(Kind::File),
                     OpenError::Source(message) => self
                         .document
                         .diagnostic(&at(key), format!("`{key}`: {message}"))
@@ -125,7 +135,7 @@ impl Expansion<'_> {
                         format!(
                             "CSV column `{}` is not in {file}; its columns are: {}",
                             csv.phone_column,
-                            header.join(", ")
+                            column_names(&header)
                         ),
                     ));
                     return None;
@@ -202,7 +212,7 @@ pub(super) fn source_path(source: &NumberSource) -> Option<(&'static str, &str)>
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{campaign, loaded};
+    use super::super::tests::{campaign, expanded};
     use super::*;
     use crate::phone::LibPhoneNumber;
 
@@ -210,12 +220,12 @@ mod tests {
     fn a_csv_without_the_phone_column_names_the_columns_it_has() {
         let dir = tempfile::tempdir().unwrap();
         let numbers = "  - csv: list.csv\n";
-        let loaded = loaded(
+        let problems = expanded(
             dir.path(),
             &campaign(numbers, ""),
             &[("list.csv", "id,tel\n1,020 7946 0001\n")],
-        );
-        let problems = super::super::expand(&loaded).unwrap_err();
+        )
+        .unwrap_err();
         assert!(
             problems
                 .iter()

@@ -5,7 +5,7 @@
 use minijinja::{Template, Value};
 
 use super::open::OpenSource;
-use super::sources::{Batch, Header};
+use super::sources::{Batch, Header, column_names};
 use super::{Expansion, NUMBERS, TaskSetup};
 use crate::diagnostic::Diagnostic;
 use crate::model::NumberSource;
@@ -45,7 +45,7 @@ impl Expansion<'_> {
             let message = format!(
                 "CSV column `{column}` is not in {}; its columns are: {}",
                 open.problems.file(),
-                header.join(", ")
+                column_names(header)
             );
             problems.push(
                 self.document
@@ -137,17 +137,17 @@ pub(super) fn source_other(source: &NumberSource) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{campaign, loaded};
+    use super::super::tests::{campaign, expanded};
 
     fn others(csv_other: &str) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
         let numbers = format!("  - csv: list.csv\n    other: \"{csv_other}\"\n");
-        let loaded = loaded(
+        let expanded = expanded(
             dir.path(),
             &campaign(&numbers, "").replace("region: [a, b]", "region: [a]"),
             &[("list.csv", "id,phone\n7,020 7946 0001\n8,020 7946 0002\n")],
-        );
-        let expanded = super::super::expand(&loaded).unwrap();
+        )
+        .unwrap();
         expanded.tasks[0]
             .body
             .call_list

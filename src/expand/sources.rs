@@ -4,11 +4,10 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufRead, BufReader, ErrorKind, Read};
-use std::path::Path;
+use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
-use crate::diagnostic::{Diagnostic, Kind, Position};
+use crate::diagnostic::{Diagnostic, Kind, Position, excerpt};
 use crate::load::SourceText;
 
 /// Rows per batch: large enough that spreading a batch over the cores pays, small enough
@@ -191,8 +190,6 @@ impl Problems {
 /// Why a source could not be opened.
 #[derive(Debug)]
 pub enum OpenError {
-    /// The file does not exist.
-    NotFound,
     /// A problem with the file as a whole (unreadable, no header), reported at the source in
     /// the campaign file.
     Source(String),
@@ -238,6 +235,21 @@ impl Reader {
     }
 }
 
+/// The columns of a CSV header for a message: the first few, each cut and escaped, since a
+/// header line is data too and may hold anything.
+pub fn column_names(header: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut names: Vec<String> = header
+        .iter()
+        .take(SHOWN)
+        .map(|name| crate::diagnostic::escape(&excerpt(name, true)).into_owned())
+        .collect();
+    if header.len() > SHOWN {
+        names.push(format!("and {} more", header.len() - SHOWN));
+    }
+    names.join(", ")
+}
+
 /// A CSV file with a header row.
 pub struct CsvReader {
     reader: csv::Reader<LineIndex<File>>,
@@ -250,8 +262,7 @@ pub type Header = Arc<[String]>;
 impl CsvReader {
     /// Opens a CSV file and reads its header. `path` is where the file is, `file` how
     /// diagnostics name it.
-    pub fn open(path: &Path, file: &str, delimiter: u8) -> Result<(CsvReader, Header), OpenError> {
-        let handle = open_file(path, file)?;
+    pub fn open(handle: File, file: &str, delimiter: u8) -> Result<(CsvReader, Header), OpenError> {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .trim(csv::Trim::Headers)
@@ -436,12 +447,12 @@ pub struct TextReader {
 }
 
 impl TextReader {
-    pub fn open(path: &Path, file: &str) -> Result<TextReader, OpenError> {
-        Ok(TextReader {
-            reader: BufReader::with_capacity(64 * 1024, open_file(path, file)?),
+    pub fn new(handle: File) -> TextReader {
+        TextReader {
+            reader: BufReader::with_capacity(64 * 1024, handle),
             line: Vec::new(),
             number: 0,
-        })
+        }
     }
 
     /// Lines hold one number each; blank lines and everything after `#` are skipped.
@@ -479,158 +490,5 @@ impl TextReader {
                 return true;
             }
         }
-    }
-}
-
-fn open_file(path: &Path, file: &str) -> Result<File, OpenError> {
-    File::open(path).map_err(|err| match err.kind() {
-        ErrorKind::NotFound => OpenError::NotFound,
-        _ => OpenError::Source(format!("cannot read {file}: {err}")),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(name: &str, content: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(name);
-        std::fs::write(&path, content).unwrap();
-        (dir, path)
-    }
-
-    fn rows(
-        reader: &mut Reader,
-        batch: &mut Batch,
-        problems: &mut Problems,
-    ) -> Vec<(String, Position)> {
-        let mut out = Vec::new();
-        loop {
-            let more = reader.fill(batch, problems);
-            out.extend(
-                (0..batch.len()).map(|row| (batch.phone(row).to_owned(), batch.position(row))),
-            );
-            batch.clear();
-            if !more {
-                return out;
-            }
-        }
-    }
-
-    #[test]
-    fn csv_rows_have_lines_and_field_numbers() {
-        let (_dir, path) = write(
-            "a.csv",
-            "\u{feff}id , phone\n1,+44 7700 900100\n2\n\n3,\"07700\n900102\"\n4,07700 900103,x\n5,07700 900104\n"
-                .as_bytes(),
-        );
-        let (csv, header) = CsvReader::open(&path, "a.csv", b',').unwrap();
-        assert_eq!(&header[..], ["id".to_owned(), "phone".to_owned()]);
-        let mut batch = Batch::new(header.len(), 1);
-        let mut problems = Problems::in_file("a.csv");
-        let got = rows(&mut Reader::Csv(csv), &mut batch, &mut problems);
-        assert_eq!(
-            got,
-            vec![
-                ("+44 7700 900100".to_owned(), Position::new(2, 2)),
-                ("07700\n900102".to_owned(), Position::new(5, 2)),
-                ("07700 900104".to_owned(), Position::new(8, 2)),
-            ]
-        );
-        let problems = problems.into_diagnostics();
-        assert_eq!(problems.len(), 2);
-        assert_eq!(problems[0].location(), "a.csv:3:2");
-        assert!(
-            problems[0]
-                .message
-                .contains("this row has 1 field, the header has 2")
-        );
-        assert_eq!(problems[1].location(), "a.csv:7:3");
-    }
-
-    #[test]
-    fn csv_lines_are_right_after_crlf_and_blank_lines() {
-        let (_dir, path) = write(
-            "d.csv",
-            b"phone\r\n\r\n07700 900100\r\n\r\n\r\n\"07700\r\n900101\"\r\n07700 900102",
-        );
-        let (csv, header) = CsvReader::open(&path, "d.csv", b',').unwrap();
-        let mut batch = Batch::new(header.len(), 0);
-        let mut problems = Problems::in_file("d.csv");
-        let lines: Vec<usize> = rows(&mut Reader::Csv(csv), &mut batch, &mut problems)
-            .iter()
-            .map(|(_, position)| position.line)
-            .collect();
-        assert_eq!(lines, [3, 6, 8]);
-    }
-
-    #[test]
-    fn csv_fields_must_be_utf8() {
-        let (_dir, path) = write("b.csv", b"phone;name\n07700 900100;\xff\xfe\n");
-        let (csv, header) = CsvReader::open(&path, "b.csv", b';').unwrap();
-        let mut batch = Batch::new(header.len(), 0);
-        let mut problems = Problems::in_file("b.csv");
-        assert!(rows(&mut Reader::Csv(csv), &mut batch, &mut problems).is_empty());
-        assert_eq!(problems.into_diagnostics()[0].location(), "b.csv:2:2");
-    }
-
-    #[test]
-    fn empty_csv_has_no_header() {
-        let (_dir, path) = write("c.csv", b"");
-        assert!(
-            matches!(CsvReader::open(&path, "c.csv", b','), Err(OpenError::Source(m)) if m.contains("no header"))
-        );
-        let missing = path.with_file_name("missing.csv");
-        assert!(matches!(
-            CsvReader::open(&missing, "m.csv", b','),
-            Err(OpenError::NotFound)
-        ));
-    }
-
-    #[test]
-    fn text_files_skip_blanks_and_comments() {
-        let (_dir, path) = write(
-            "n.txt",
-            b"\xef\xbb\xbf# numbers\n07700 900100\r\n\n   +44 7700 900101  # the office\n\xff\n",
-        );
-        let mut reader = Reader::Text(TextReader::open(&path, "n.txt").unwrap());
-        let mut batch = Batch::new(1, 0);
-        let mut problems = Problems::in_file("n.txt");
-        let got = rows(&mut reader, &mut batch, &mut problems);
-        assert_eq!(
-            got,
-            vec![
-                ("07700 900100".to_owned(), Position::new(2, 1)),
-                ("+44 7700 900101".to_owned(), Position::new(4, 4)),
-            ]
-        );
-        assert_eq!(problems.into_diagnostics()[0].location(), "n.txt:5:1");
-    }
-
-    #[test]
-    fn batches_fill_up_and_continue() {
-        let numbers: Vec<(String, Position)> = (0..BATCH_ROWS + 5)
-            .map(|i| (i.to_string(), Position::new(i + 1, 1)))
-            .collect();
-        let (mut reader, mut batch) = Reader::inline(numbers);
-        let mut problems = Problems::in_file("x");
-        assert!(reader.fill(&mut batch, &mut problems));
-        assert_eq!(batch.len(), BATCH_ROWS);
-        batch.clear();
-        assert!(!reader.fill(&mut batch, &mut problems));
-        assert_eq!(batch.len(), 5);
-        assert_eq!(batch.phone(4), (BATCH_ROWS + 4).to_string());
-    }
-
-    #[test]
-    fn problems_are_capped() {
-        let mut problems = Problems::in_file("x.csv");
-        for line in 0..MAX_PROBLEMS + 3 {
-            problems.push(Position::new(line + 1, 1), "bad");
-        }
-        let listed = problems.into_diagnostics();
-        assert_eq!(listed.len(), MAX_PROBLEMS + 1);
-        assert!(listed[MAX_PROBLEMS].message.starts_with("3 more problems"));
     }
 }

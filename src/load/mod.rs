@@ -194,11 +194,12 @@ pub fn unescape_pointer(segment: &str) -> String {
     segment.replace("~1", "/").replace("~0", "~")
 }
 
-/// Reads and parses one campaign file. Every problem comes back as a diagnostic with a
-/// position where one exists: unreadable, too large, not UTF-8, empty, or not valid YAML.
-pub fn load(path: &Path) -> Result<Document, Diagnostic> {
+/// Reads and parses one campaign file, which must be a regular file inside `root`. Every
+/// problem comes back as a diagnostic with a position where one exists: outside the root, not a
+/// regular file, unreadable, too large, not UTF-8, empty, or not valid YAML.
+pub fn load(path: &Path, root: &Root) -> Result<Document, Diagnostic> {
     let name = display(path);
-    let bytes = read_capped(path).map_err(|message| Diagnostic::file(&name, message))?;
+    let bytes = read_capped(path, root).map_err(|message| Diagnostic::file(&name, message))?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => {
@@ -229,19 +230,28 @@ pub fn load(path: &Path) -> Result<Document, Diagnostic> {
     parse(source)
 }
 
-fn read_capped(path: &Path) -> Result<Vec<u8>, String> {
+fn read_capped(path: &Path, root: &Root) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|err| format!("cannot read: {err}"))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|err| format!("cannot read: {err}"))?;
-    if bytes.len() > MAX_FILE_BYTES {
-        return Err(format!(
+    let too_large = || {
+        format!(
             "the file is larger than {} MiB; a campaign file holds settings, put numbers in a \
              CSV or text source",
             MAX_FILE_BYTES / (1024 * 1024)
-        ));
+        )
+    };
+    let file = root
+        .open_path(path, MAX_FILE_BYTES as u64)
+        .map_err(|refusal| match refusal {
+            Refusal::TooLarge { .. } => too_large(),
+            Refusal::NotFound => "no such file or folder".to_owned(),
+            other => other.describe(&display(path), root),
+        })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| format!("cannot read: {}", err.kind()))?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_large());
     }
     Ok(bytes)
 }

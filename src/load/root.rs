@@ -17,6 +17,8 @@ pub struct Root {
     canonical: PathBuf,
     /// How messages name the root: as the user gave it, or "the current directory".
     shown: String,
+    /// The largest data source read, in bytes.
+    pub max_source_bytes: u64,
 }
 
 /// Why a path may not be read.
@@ -51,7 +53,11 @@ impl Root {
             || "(the current directory)".to_owned(),
             |text| format!("`{text}`"),
         );
-        Ok(Root { canonical, shown })
+        Ok(Root {
+            canonical,
+            shown,
+            max_source_bytes: DEFAULT_MAX_SOURCE_BYTES,
+        })
     }
 
     /// How messages name the root.
@@ -132,16 +138,18 @@ impl Root {
         let meta = file
             .metadata()
             .map_err(|err| Refusal::Unreadable(err.kind().to_string()))?;
-        if !meta.is_file() {
-            return Err(Refusal::NotRegular(file_kind(&meta)));
-        }
-        if meta.len() > limit {
-            return Err(Refusal::TooLarge {
-                bytes: meta.len(),
-                limit,
-            });
-        }
+        regular(&meta, limit)?;
         Ok(file)
+    }
+
+    /// Whether the resolved path is a regular file of at most `limit` bytes, without opening
+    /// it: what validation checks before expansion reads.
+    pub fn check(&self, canonical: &Path, limit: u64) -> Result<(), Refusal> {
+        let meta = std::fs::metadata(canonical).map_err(|err| match err.kind() {
+            ErrorKind::NotFound => Refusal::NotFound,
+            _ => Refusal::Unreadable(err.kind().to_string()),
+        })?;
+        regular(&meta, limit)
     }
 
     /// [`Root::resolve`] then [`Root::open`].
@@ -151,6 +159,24 @@ impl Root {
 }
 
 impl Refusal {
+    /// The message about the data file at `path`, written under `key` of a source in a campaign
+    /// file whose folder is `base`.
+    pub fn describe_source(&self, key: &str, path: &str, base: &Path, root: &Root) -> String {
+        let problem = match self {
+            Refusal::NotFound => "not found",
+            Refusal::NotRegular("a folder") => "is a folder",
+            other => return format!("`{key}`: {}", other.describe(path, root)),
+        };
+        // Relative to the campaign file, which is not always where the user stands.
+        let resolved = base.join(path);
+        let looked_for = if resolved.as_path() == Path::new(path) {
+            String::new()
+        } else {
+            format!(" (looked for {})", super::display(&resolved))
+        };
+        format!("`{key}`: file \"{path}\" {problem}{looked_for}")
+    }
+
     /// The end of a sentence about `written`: "`data/x.csv` resolves outside the workspace
     /// root (the current directory)".
     pub fn describe(&self, written: &str, root: &Root) -> String {
@@ -177,6 +203,19 @@ impl Refusal {
             Refusal::Unreadable(why) => format!("cannot read {written}: {why}"),
         }
     }
+}
+
+fn regular(meta: &std::fs::Metadata, limit: u64) -> Result<(), Refusal> {
+    if !meta.is_file() {
+        return Err(Refusal::NotRegular(file_kind(meta)));
+    }
+    if meta.len() > limit {
+        return Err(Refusal::TooLarge {
+            bytes: meta.len(),
+            limit,
+        });
+    }
+    Ok(())
 }
 
 /// `path` with `.` and `..` taken out lexically, without touching the file system.

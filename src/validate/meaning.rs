@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, Kind};
-use crate::load::{self, Document, escape_pointer};
+use crate::load::{Document, Root, escape_pointer};
 use crate::model::{NumberSource, SOURCE_LISTS, TaskSpec};
 use crate::phone;
 use crate::template::{self, Templates};
@@ -14,7 +14,7 @@ use crate::template::{self, Templates};
 /// The checks a schema cannot express, and the campaign's templates, compiled. They read the
 /// parsed value rather than the typed campaign, so they run (and report) even where the schema
 /// check found problems elsewhere.
-pub(super) fn problems(document: &Document, out: &mut Vec<Diagnostic>) -> Templates {
+pub(super) fn problems(document: &Document, root: &Root, out: &mut Vec<Diagnostic>) -> Templates {
     let value = &document.value;
     let number_at = |pointer: &str| value.pointer(pointer).and_then(Value::as_f64);
     if let Some(rate) = number_at("/task/predictCallRate") {
@@ -55,7 +55,7 @@ pub(super) fn problems(document: &Document, out: &mut Vec<Diagnostic>) -> Templa
             );
         }
     }
-    check_source_paths(document, out);
+    check_source_paths(document, root, out);
     templates
 }
 
@@ -128,8 +128,9 @@ fn template_strings(value: &Value) -> Vec<(String, &str)> {
     found
 }
 
-/// Source files must exist; a templated path is checked once it is rendered, by expansion.
-fn check_source_paths(document: &Document, out: &mut Vec<Diagnostic>) {
+/// Source files must be regular files inside the workspace root; a templated path is checked
+/// once it is rendered, by expansion.
+fn check_source_paths(document: &Document, root: &Root, out: &mut Vec<Diagnostic>) {
     let base = document
         .source
         .path
@@ -142,26 +143,20 @@ fn check_source_paths(document: &Document, out: &mut Vec<Diagnostic>) {
                 let Some(path) = source.get(key).and_then(Value::as_str) else {
                     continue;
                 };
-                let resolved = base.join(path);
-                if template::is_template(path) || resolved.is_file() {
+                if template::is_template(path) {
                     continue;
                 }
-                let problem = if resolved.is_dir() {
-                    "is a folder"
-                } else {
-                    "not found"
-                };
-                // Relative to the campaign file, which is not always where the user stands.
-                let looked_for = if resolved.as_path() == Path::new(path) {
-                    String::new()
-                } else {
-                    format!(" (looked for {})", load::display(&resolved))
+                let found = root
+                    .resolve_written(base, path)
+                    .and_then(|canonical| root.check(&canonical, root.max_source_bytes));
+                let Err(refusal) = found else {
+                    continue;
                 };
                 out.push(
                     document
                         .diagnostic(
                             &format!("/{list}/{index}/{key}"),
-                            format!("`{key}`: file \"{path}\" {problem}{looked_for}"),
+                            refusal.describe_source(key, path, base, root),
                         )
                         .with_kind(Kind::File),
                 );

@@ -11,14 +11,14 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, Kind};
-use crate::load::{self, Document, LoadedCampaign};
+use crate::load::{self, Document, LoadedCampaign, Root};
 use crate::model::Campaign;
 
 /// Checks one loaded file: schema, meaning (which compiles its templates), then the Rust types.
 /// Every problem of the file comes back at once.
-pub fn check(document: Document) -> Result<LoadedCampaign, Vec<Diagnostic>> {
+pub fn check(document: Document, root: &Root) -> Result<LoadedCampaign, Vec<Diagnostic>> {
     let mut problems = schema::problems(&document);
-    let templates = meaning::problems(&document, &mut problems);
+    let templates = meaning::problems(&document, root, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -93,6 +93,7 @@ pub fn unique_names(names: Vec<NameUse>) -> Vec<Diagnostic> {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use std::path::Path;
     use std::sync::Arc;
 
     use serde_json::json;
@@ -103,7 +104,8 @@ pub(crate) mod tests {
     fn problems(text: &str) -> Vec<Diagnostic> {
         let source = SourceText::new("t.campaign.yaml".into(), text.into());
         let document = load::parse(Arc::new(source)).unwrap();
-        match check(document) {
+        let root = Root::new(Path::new("."), None).unwrap();
+        match check(document, &root) {
             Ok(_) => Vec::new(),
             Err(problems) => problems,
         }
@@ -125,7 +127,8 @@ pub(crate) mod tests {
             .replace("dispatchType: none", "dispatchType: 1.0")
             .replace("name: t\n", "name: t\nvars:\n  kept: 2.0\n");
         let source = SourceText::new("t.campaign.yaml".into(), text);
-        let loaded = check(load::parse(Arc::new(source)).unwrap()).unwrap();
+        let root = Root::new(Path::new("."), None).unwrap();
+        let loaded = check(load::parse(Arc::new(source)).unwrap(), &root).unwrap();
         assert_eq!(loaded.campaign.task.start_count, 2);
         assert_eq!(
             loaded.campaign.task.dispatch_type,

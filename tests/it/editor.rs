@@ -400,7 +400,8 @@ fn valid_files_have_no_problems_in_the_editor() {
         root().join("campaigns"),
         root().join("tests/fixtures/validate/valid"),
     ];
-    let (examples, missing) = campaignctl::load::discover(&folders);
+    let workspace = campaignctl::load::Root::new(&root(), None).unwrap();
+    let (examples, missing) = campaignctl::load::discover(&folders, &workspace);
     assert!(missing.is_empty() && examples.len() > 3, "{missing:?}");
     let schema_uri = file_uri(&root().join("schema/campaign.schema.json"));
     for example in examples {

@@ -37,7 +37,13 @@ fn write(dir: &Path, name: &str, text: &str) {
 }
 
 fn expand_in(dir: &Path) -> Result<ExpandedCampaign, Vec<campaignctl::Diagnostic>> {
-    let mut expanded = campaignctl::pipeline::expand(&[dir.join("prop.campaign.yaml")]);
+    let root = campaignctl::load::Root::new(dir, None).unwrap();
+    let reading = expand::Reading {
+        root: &root,
+        show_numbers: false,
+        max_numbers: expand::DEFAULT_MAX_NUMBERS,
+    };
+    let mut expanded = campaignctl::pipeline::expand(&[dir.join("prop.campaign.yaml")], &reading);
     if expanded.diagnostics.is_empty() {
         Ok(expanded.campaigns.remove(0))
     } else {
