@@ -181,7 +181,7 @@ pub fn excerpt(text: &str, show_digits: bool) -> String {
 }
 
 /// `text` safe to print on a terminal or in a CI log as one line: control, bidi and invisible
-/// formatting characters (ESC, CR, NUL, a newline, U+202E, …) written as escapes.
+/// formatting characters (ESC, CR, NUL, a newline, U+202E, …) written as escapes; tabs stay.
 pub fn escape(text: &str) -> Cow<'_, str> {
     if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
@@ -197,7 +197,6 @@ fn push_escaped(out: &mut String, c: char) {
     match c {
         '\n' => out.push_str("\\n"),
         '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
         c if needs_escape(c) => {
             let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
         }
@@ -206,9 +205,10 @@ fn push_escaped(out: &mut String, c: char) {
 }
 
 /// Characters that move the cursor, change how a terminal reads what follows, reorder text or
-/// hide in it.
+/// hide in it. A tab only moves to the next tab stop, and snippets keep it so that carets line
+/// up.
 fn needs_escape(c: char) -> bool {
-    c.is_control()
+    (c.is_control() && c != '\t')
         || matches!(
             c,
             '\u{061c}'

@@ -17,6 +17,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
+use campaignctl::diagnostic::escape;
 use campaignctl::expand::{DEFAULT_MAX_NUMBERS, Reading};
 use campaignctl::load::Root;
 use campaignctl::pipeline::{self, Expanded};
@@ -171,7 +172,8 @@ fn report(err: &CliError) {
             diagnostics,
             files_checked,
         }) => views::diagnostics(diagnostics, views::Format::Human, *files_checked),
-        other => format!("error: {other}\n"),
+        // Messages can carry what a file or the provider said: escape it.
+        other => format!("error: {}\n", escape(&other.to_string())),
     };
     let _ = stderr.write_all(text.as_bytes());
 }

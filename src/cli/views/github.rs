@@ -2,16 +2,20 @@
 
 use std::fmt::Write as _;
 
-use campaignctl::diagnostic::{Diagnostic, Position};
+use campaignctl::diagnostic::{Diagnostic, Position, escape};
 
 pub fn diagnostics(diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diagnostics {
-        let _ = write!(out, "::error file={}", escape_github_property(&d.file));
+        let _ = write!(
+            out,
+            "::error file={}",
+            escape_github_property(&escape(&d.file))
+        );
         if let Some(Position { line, column }) = d.position {
             let _ = write!(out, ",line={line},col={column}");
         }
-        let _ = writeln!(out, "::{}", escape_github_data(&d.message));
+        let _ = writeln!(out, "::{}", escape_github_data(&escape(&d.message)));
     }
     out
 }
@@ -35,13 +39,14 @@ mod tests {
     use crate::cli::views::tests::sample;
 
     #[test]
-    fn github_output_escapes_newlines_and_separators() {
+    fn an_annotation_is_one_line_with_its_separators_escaped() {
         let mut diagnostic = sample();
         diagnostic.file = "dir,x:y.yaml".into();
+        diagnostic.message = "100% bad\u{1b}[2J\nsecond line".into();
         let text = diagnostics(&[diagnostic]);
         assert_eq!(
             text,
-            "::error file=dir%2Cx%3Ay.yaml,line=3,col=17::bad value%0Asecond line\n"
+            "::error file=dir%2Cx%3Ay.yaml,line=3,col=17::100%25 bad\\u{1b}[2J\\nsecond line\n"
         );
     }
 }

@@ -1,8 +1,14 @@
 //! Apply results for people and CI logs: one line per finished request, then a summary.
 
 use campaignctl::apply::{Summary, TaskOutcome, TaskReport};
+use campaignctl::diagnostic::escape;
 
+/// The line of one finished request; task names and the provider's words are escaped.
 pub fn report_line(report: &TaskReport) -> String {
+    escape(&outcome_line(report)).into_owned()
+}
+
+fn outcome_line(report: &TaskReport) -> String {
     let task = format!(
         "{}/\"{}\" ({} numbers)",
         report.campaign, report.task_name, report.numbers

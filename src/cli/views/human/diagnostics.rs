@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use campaignctl::diagnostic::Diagnostic;
+use campaignctl::diagnostic::{Diagnostic, escape};
 
 use super::plural;
 
@@ -13,11 +13,12 @@ pub fn render(diagnostics: &[Diagnostic], files_checked: usize) -> String {
         let _ = writeln!(
             out,
             "{}: error: {}",
-            diagnostic.location(),
-            diagnostic.message
+            escape(&diagnostic.location()),
+            escape(&diagnostic.message)
         );
         if let (Some(position), Some(line)) = (diagnostic.position, &diagnostic.source_line) {
             let (line, column) = snippet_window(line, position.column);
+            let (line, column) = escaped_snippet(&line, column);
             let number = position.line.to_string();
             let gutter = " ".repeat(number.len());
             let _ = writeln!(out, "{gutter} |");
@@ -54,6 +55,19 @@ fn snippet_window(line: &str, column: usize) -> (String, usize) {
         shown.push('…');
     }
     (shown, column)
+}
+
+/// The snippet with what a terminal would act on escaped, and the caret's column in it.
+fn escaped_snippet(line: &str, column: usize) -> (String, usize) {
+    let cut = line
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(line.len(), |(at, _)| at);
+    let before = escape(&line[..cut]);
+    (
+        format!("{before}{}", escape(&line[cut..])),
+        before.chars().count() + 1,
+    )
 }
 
 /// Spaces up to the caret's column, keeping tabs so the caret lines up with the source line.

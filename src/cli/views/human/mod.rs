@@ -4,8 +4,20 @@ pub mod apply;
 pub mod diagnostics;
 pub mod plan;
 
+use campaignctl::diagnostic::escape;
+
 pub fn plural(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// `text` with each of its lines escaped for a terminal (see [`escape`]); the line breaks stay.
+pub fn escape_lines(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| match line.strip_suffix('\n') {
+            Some(line) => format!("{}\n", escape(line)),
+            None => escape(line).into_owned(),
+        })
+        .collect()
 }
 
 /// `+4477••••••00`: enough to recognise a country and tell numbers apart, not to dial.

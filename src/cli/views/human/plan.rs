@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use campaignctl::nxcc::CreateAndCall;
 use campaignctl::plan::{Action, Change, Plan};
 
-use super::{mask, plural};
+use super::{escape_lines, mask, plural};
 
 /// How many numbers of a create are shown when numbers are masked.
 const SAMPLE_NUMBERS: usize = 3;
@@ -39,7 +39,7 @@ pub fn render(plan: &Plan, show_numbers: bool) -> String {
         let _ = writeln!(out);
     }
     let _ = writeln!(out, "{}", summary_line(plan));
-    out
+    escape_lines(&out)
 }
 
 fn render_change(out: &mut String, change: &Change, show_numbers: bool) {
