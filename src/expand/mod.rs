@@ -332,6 +332,7 @@ impl<'a> Expansion<'a> {
                         Ok(number) | Err(PhoneError::OtherCountry { number }) => Some(number),
                         Err(_) => None,
                     }));
+                    true
                 });
                 problems.extend(open.problems.into_diagnostics());
             }
@@ -365,6 +366,7 @@ impl<'a> Expansion<'a> {
             let other = self.other(&setup, index, source, &open, problems);
             let mut invalid = open.problems.sibling(Kind::Number);
             let mut other_failed: Option<(TemplateError, Position)> = None;
+            let mut over_limit = false;
             stream(&mut open, self.normalizer, country, |batch, results| {
                 let mut kept: Vec<(usize, E164)> = Vec::with_capacity(results.len());
                 taken.numbers.reserve(results.len());
@@ -406,6 +408,9 @@ impl<'a> Expansion<'a> {
                         }
                     }
                 }
+                // Past the limit one batch at most is held; the rest is not read.
+                over_limit = taken.numbers.len() > self.reading.max_numbers;
+                !over_limit
             });
             if let Some((err, at)) = other_failed {
                 let pointer = format!("/{NUMBERS}/{index}/other");
@@ -421,6 +426,18 @@ impl<'a> Expansion<'a> {
             }
             problems.extend(open.problems.into_diagnostics());
             problems.extend(invalid.into_diagnostics());
+            if over_limit {
+                problems.push(self.document.diagnostic(
+                    &format!("/{NUMBERS}/{index}"),
+                    format!(
+                        "the campaign has more than {} numbers to dial, the most one campaign \
+                         may hold; split it into several campaigns, or check that this source \
+                         is the list you meant",
+                        self.reading.max_numbers
+                    ),
+                ));
+                break;
+            }
         }
         if call_list.is_empty() && problems.len() == found_before {
             let read = taken.numbers.len() - kept_before + taken.duplicates + taken.excluded
@@ -490,6 +507,16 @@ pub(super) mod tests {
         yaml: &str,
         files: &[(&str, &str)],
     ) -> Result<ExpandedCampaign, Vec<Diagnostic>> {
+        expanded_at_most(dir, yaml, files, DEFAULT_MAX_NUMBERS)
+    }
+
+    /// [`expanded`] with at most `max_numbers` numbers per campaign.
+    fn expanded_at_most(
+        dir: &Path,
+        yaml: &str,
+        files: &[(&str, &str)],
+        max_numbers: usize,
+    ) -> Result<ExpandedCampaign, Vec<Diagnostic>> {
         for (name, text) in files {
             std::fs::write(dir.join(name), text).unwrap();
         }
@@ -501,7 +528,7 @@ pub(super) mod tests {
         let reading = Reading {
             root: &root,
             show_numbers: false,
-            max_numbers: DEFAULT_MAX_NUMBERS,
+            max_numbers,
         };
         expand(&loaded, &reading)
     }
@@ -573,5 +600,21 @@ pub(super) mod tests {
             "{problems:?}"
         );
         assert_eq!(problems[0].pointer.as_deref(), Some("/task/taskName"));
+    }
+
+    #[test]
+    fn a_campaign_over_the_number_limit_is_refused_at_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let numbers = "  - phones: [\"020 7946 0001\", \"020 7946 0002\", \"020 7946 0003\"]\n";
+        let yaml = campaign(numbers, "").replace("region: [a, b]", "region: [a]");
+        assert!(expanded_at_most(dir.path(), &yaml, &[], 3).is_ok());
+        let problems = expanded_at_most(dir.path(), &yaml, &[], 2).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p
+                .message
+                .starts_with("the campaign has more than 2 numbers")
+                && p.pointer.as_deref() == Some("/numbers/0")),
+            "{problems:?}"
+        );
     }
 }

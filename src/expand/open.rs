@@ -166,15 +166,16 @@ pub(super) struct OpenSource {
     pub(super) path: Option<PathBuf>,
 }
 
-/// Reads a source to its end. Each batch is normalized on all cores while the next one is
-/// read, then handed to `consume` with one result per row, in order.
+/// Reads a source to its end, or until `consume` returns `false`. Each batch is normalized on
+/// all cores while the next one is read, then handed to `consume` with one result per row, in
+/// order.
 pub(super) fn stream<F>(
     open: &mut OpenSource,
     normalizer: &dyn PhoneNormalizer,
     country: &str,
     mut consume: F,
 ) where
-    F: FnMut(&Batch, Vec<Result<E164, PhoneError>>) + Send,
+    F: FnMut(&Batch, Vec<Result<E164, PhoneError>>) -> bool + Send,
 {
     let OpenSource {
         reader,
@@ -185,16 +186,19 @@ pub(super) fn stream<F>(
     let mut next = batch.empty_like();
     let mut more = reader.fill(batch, problems);
     while !batch.is_empty() {
-        let (more_next, ()) = rayon::join(
+        let (more_next, go_on) = rayon::join(
             || more && reader.fill(&mut next, problems),
             || {
                 let results = (0..batch.len())
                     .into_par_iter()
                     .map(|row| normalizer.normalize(batch.phone(row), country))
                     .collect();
-                consume(batch, results);
+                consume(batch, results)
             },
         );
+        if !go_on {
+            return;
+        }
         std::mem::swap(batch, &mut next);
         next.clear();
         more = more_next;
@@ -255,6 +259,7 @@ mod tests {
             for (row, result) in results.into_iter().enumerate() {
                 seen.push((batch.position(row).line, result.map(E164::digits).ok()));
             }
+            true
         });
         assert_eq!(
             seen,

@@ -17,6 +17,20 @@ pub const BATCH_ROWS: usize = 16 * 1024;
 /// At most this many problems are listed per source; the rest are counted in one line.
 pub const MAX_PROBLEMS: usize = 20;
 
+/// The longest field of a source, in bytes: a phone number or a customer id, not a document.
+pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// The longest row (a CSV record or a line of a text file), in bytes: reading stops there, so a
+/// file without line breaks cannot make one row take gigabytes.
+pub const MAX_ROW_BYTES: usize = 1024 * 1024;
+
+/// A row longer than [`MAX_ROW_BYTES`], met at `line`.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line} is longer than {} MiB; a source holds one number per row", MAX_ROW_BYTES / (1024 * 1024))]
+struct RowTooLong {
+    line: usize,
+}
+
 /// Rows read from a source. Every row has the same fields (one for inline numbers and text
 /// files, the header's columns for CSV), stored back to back in one string.
 #[derive(Debug)]
@@ -266,7 +280,7 @@ impl CsvReader {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .trim(csv::Trim::Headers)
-            .buffer_capacity(64 * 1024)
+            .buffer_capacity(CSV_BUFFER_BYTES)
             .from_reader(LineIndex::new(handle));
         let header = reader
             .byte_headers()
@@ -327,6 +341,18 @@ impl CsvReader {
                         );
                         continue;
                     }
+                    csv::ErrorKind::Io(io) => {
+                        match io
+                            .get_ref()
+                            .and_then(|inner| inner.downcast_ref::<RowTooLong>())
+                        {
+                            Some(long) => {
+                                problems.push(Position::new(long.line, 1), long.to_string())
+                            }
+                            None => problems.push_file(format!("cannot read: {}", io.kind())),
+                        }
+                        return false;
+                    }
                     _ => {
                         problems.push_file(format!("cannot read: {err}"));
                         return false;
@@ -335,6 +361,10 @@ impl CsvReader {
             }
             let start = self.record.position().map_or(0, csv::Position::byte);
             let line = self.reader.get_mut().line_at(start);
+            if let Some(column) = self.record.iter().position(|f| f.len() > MAX_FIELD_BYTES) {
+                problems.push(Position::new(line, column + 1), too_long_field());
+                continue;
+            }
             match utf8_fields(&self.record) {
                 Ok(fields) => batch.push(fields, Position::new(line, batch.phone + 1)),
                 Err(column) => problems.push(
@@ -362,6 +392,8 @@ struct LineIndex<R> {
     at_line_start: bool,
     /// Offset and number of each line that starts with content, not yet asked about.
     starts: VecDeque<(u64, usize)>,
+    /// Where the record last asked about starts: bytes read past it belong to records after.
+    record_start: u64,
 }
 
 impl<R> LineIndex<R> {
@@ -372,6 +404,7 @@ impl<R> LineIndex<R> {
             line: 1,
             at_line_start: true,
             starts: VecDeque::new(),
+            record_start: 0,
         }
     }
 
@@ -379,6 +412,7 @@ impl<R> LineIndex<R> {
     /// record: only blank lines and line breaks can stand between the two. Asked in
     /// increasing order, so the lines before are forgotten.
     fn line_at(&mut self, start: u64) -> usize {
+        self.record_start = start;
         while self
             .starts
             .front()
@@ -392,6 +426,11 @@ impl<R> LineIndex<R> {
 
 impl<R: Read> Read for LineIndex<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // csv reads ahead a buffer (64 KiB) at a time, so the row being read is at least this
+        // long once more than a row and two buffers were read past the last record's start.
+        if self.offset - self.record_start > (MAX_ROW_BYTES + 2 * CSV_BUFFER_BYTES) as u64 {
+            return Err(std::io::Error::other(RowTooLong { line: self.line }));
+        }
         let read = self.inner.read(buf)?;
         let bytes = &buf[..read];
         let mut pending = false;
@@ -418,6 +457,16 @@ impl<R: Read> Read for LineIndex<R> {
         self.offset += read as u64;
         Ok(read)
     }
+}
+
+/// The bytes csv reads at a time.
+const CSV_BUFFER_BYTES: usize = 64 * 1024;
+
+fn too_long_field() -> String {
+    format!(
+        "this field is longer than {} KiB; a source holds phone numbers and short values",
+        MAX_FIELD_BYTES / 1024
+    )
 }
 
 /// The fields of a record as text, or the index of the first field that is not UTF-8.
@@ -459,13 +508,19 @@ impl TextReader {
     fn fill(&mut self, batch: &mut Batch, problems: &mut Problems) -> bool {
         loop {
             self.line.clear();
-            match self.reader.read_until(b'\n', &mut self.line) {
+            let mut bounded = (&mut self.reader).take(MAX_ROW_BYTES as u64 + 1);
+            match bounded.read_until(b'\n', &mut self.line) {
                 Ok(0) => return false,
                 Ok(_) => self.number += 1,
                 Err(err) => {
-                    problems.push_file(format!("cannot read: {err}"));
+                    problems.push_file(format!("cannot read: {}", err.kind()));
                     return false;
                 }
+            }
+            if self.line.len() > MAX_ROW_BYTES {
+                let long = RowTooLong { line: self.number };
+                problems.push(Position::new(self.number, 1), long.to_string());
+                return false;
             }
             let mut bytes = self.line.as_slice();
             if self.number == 1 {
@@ -483,6 +538,10 @@ impl TextReader {
             if number.is_empty() {
                 continue;
             }
+            if number.len() > MAX_FIELD_BYTES {
+                problems.push(Position::new(self.number, 1), too_long_field());
+                continue;
+            }
             let indent = content.len() - content.trim_start().len();
             let column = content[..indent].chars().count() + 1;
             batch.push([number], Position::new(self.number, column));
@@ -490,5 +549,92 @@ impl TextReader {
                 return true;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every phone field a source yields, and the messages of its problems with their lines.
+    fn read(name: &str, bytes: &[u8]) -> (Vec<String>, Vec<(Option<usize>, String)>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let handle = File::open(&path).unwrap();
+        let mut problems = Problems::in_file(name);
+        let (mut reader, mut batch) = if name.ends_with(".csv") {
+            match CsvReader::open(handle, name, b',') {
+                Ok((reader, header)) => {
+                    let phone = header.iter().position(|h| h == "phone").unwrap();
+                    (Reader::Csv(reader), Batch::new(header.len(), phone))
+                }
+                Err(err) => panic!("{err:?}"),
+            }
+        } else {
+            (Reader::Text(TextReader::new(handle)), Batch::new(1, 0))
+        };
+        let mut phones = Vec::new();
+        loop {
+            let more = reader.fill(&mut batch, &mut problems);
+            phones.extend((0..batch.len()).map(|row| batch.phone(row).to_owned()));
+            batch.clear();
+            if !more {
+                break;
+            }
+        }
+        let problems = problems
+            .into_diagnostics()
+            .into_iter()
+            .map(|d| (d.position.map(|p| p.line), d.message))
+            .collect();
+        (phones, problems)
+    }
+
+    #[test]
+    fn a_field_over_the_limit_is_reported_at_its_row_and_the_rest_is_read() {
+        let long = "9".repeat(MAX_FIELD_BYTES + 1);
+        let csv = format!("id,phone\n1,{long}\n2,020 7946 0001\n");
+        let (phones, problems) = read("a.csv", csv.as_bytes());
+        assert_eq!(phones, ["020 7946 0001"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, Some(2));
+        assert!(problems[0].1.contains("longer than 64 KiB"), "{problems:?}");
+        let text = format!("{long}\n020 7946 0002\n");
+        let (phones, problems) = read("a.txt", text.as_bytes());
+        assert_eq!((phones.len(), problems.len()), (1, 1), "{problems:?}");
+    }
+
+    #[test]
+    fn a_row_without_end_stops_reading_with_a_located_error() {
+        let endless = vec![b'7'; 3 * MAX_ROW_BYTES];
+        let mut csv = b"phone\n020 7946 0001\n".to_vec();
+        csv.extend_from_slice(&endless);
+        let (phones, problems) = read("b.csv", &csv);
+        assert_eq!(phones, ["020 7946 0001"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, Some(3));
+        assert!(
+            problems[0].1.starts_with("line 3 is longer than 1 MiB"),
+            "{problems:?}"
+        );
+        let mut text = b"020 7946 0001\n".to_vec();
+        text.extend_from_slice(&endless);
+        let (phones, problems) = read("b.txt", &text);
+        assert_eq!(phones, ["020 7946 0001"]);
+        assert_eq!(problems[0].0, Some(2), "{problems:?}");
+    }
+
+    #[test]
+    fn column_names_are_few_cut_and_escaped() {
+        let header: Vec<String> = (0..10).map(|i| format!("c{i}")).collect();
+        assert_eq!(
+            column_names(&header),
+            "c0, c1, c2, c3, c4, c5, c6, c7, and 2 more"
+        );
+        let hostile = ["a\u{1b}[2J".to_owned(), "x".repeat(100)];
+        let listed = column_names(&hostile);
+        assert!(listed.starts_with("a\\u{1b}[2J, xxx"), "{listed}");
+        assert!(listed.ends_with("x…"), "{listed}");
     }
 }
