@@ -5,6 +5,7 @@
 
 mod apply;
 mod cli;
+mod confinement;
 mod editor;
 mod expand;
 mod plan_output;
