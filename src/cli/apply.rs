@@ -62,7 +62,7 @@ pub struct ApplyArgs {
 }
 
 /// `md5` or `sha256`, listed in `--help` and in the error for anything else.
-fn sign_algorithm() -> impl clap::builder::TypedValueParser<Value = SignAlgorithm> {
+pub(super) fn sign_algorithm() -> impl clap::builder::TypedValueParser<Value = SignAlgorithm> {
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(SignAlgorithm::ALL.map(SignAlgorithm::header_value))
         .map(|name| SignAlgorithm::from_header_value(&name).unwrap_or_default())
@@ -193,6 +193,7 @@ async fn send(
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             credentials: credentials.clone(),
             faults: Vec::new(),
+            records: Default::default(),
         };
         let handle = Sandbox::start(config).await?;
         println!("Started a sandbox at {}", handle.base_url());

@@ -537,6 +537,37 @@ impl Store {
         run(&tx).map_err(|err| sql_error(&path, err))?;
         tx.commit().map_err(|err| sql_error(&path, err))
     }
+
+    /// Settles an attempt in doubt as created because the provider's own call records show it
+    /// dialed: `summary` becomes its message (what `state show` prints), `evidence` (JSON) the
+    /// detail of a `reconciled` journal event. Its numbers stay sent.
+    pub fn resolve_created_with_evidence(
+        &mut self,
+        attempt: &Attempt,
+        summary: &str,
+        evidence: &str,
+    ) -> Result<(), Error> {
+        if !attempt.status.is_in_doubt() {
+            return Err(Error::msg(format!(
+                "{}/{} is {}, no longer in doubt; it was left as it is",
+                attempt.campaign,
+                attempt.task_name,
+                attempt.status.as_str()
+            )));
+        }
+        self.update(attempt.id, "reconciled", evidence, |tx| {
+            // Guarded again here: only a task still in doubt may become created.
+            let changed = tx.execute(
+                "UPDATE attempts SET status = 'created', message = ?2, updated_at = ?3 \
+                 WHERE id = ?1 AND status IN ('sending', 'in-doubt')",
+                params![attempt.id, summary, now()],
+            )?;
+            match changed {
+                1 => Ok(()),
+                other => Err(rusqlite::Error::StatementChangedRows(other)),
+            }
+        })
+    }
 }
 
 const ATTEMPT_SELECT: &str = "SELECT id, campaign, base_name, task_name, settings, status, \

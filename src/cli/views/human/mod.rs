@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod diagnostics;
 pub mod plan;
+pub mod reconcile;
 
 use campaignctl::diagnostic::escape;
 

@@ -1,0 +1,231 @@
+//! `campaignctl state reconcile`: settle tasks in doubt from the provider's own call records.
+
+use std::io::IsTerminal;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use campaignctl::error::{EXIT_OK, Error};
+use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm};
+use campaignctl::reconcile::{
+    self, Finding, Limits, Progress, QueryKind, Strategy, Suspect, distinct,
+};
+use campaignctl::state::{Attempt, StateLock, Store};
+
+use super::super::CliError;
+use super::super::apply::sign_algorithm;
+use super::super::views;
+use super::{find, open_existing};
+
+#[derive(Debug, clap::Args)]
+pub struct ReconcileArgs {
+    /// Tasks as `CAMPAIGN/TASK NAME`; by default every task in doubt.
+    #[arg(value_name = "CAMPAIGN/TASK")]
+    pub tasks: Vec<String>,
+
+    /// Show what would be settled, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How the result is written.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: ReportFormat,
+
+    /// The account's tenant id: with it, each task's orderIDs are looked up one by one
+    /// (`cdr/queryByOrderId`) instead of paging through every call in its time window.
+    #[arg(long, env = "NXCC_TENANT_ID", hide_env_values = true, value_name = "N")]
+    pub tenant_id: Option<u64>,
+
+    /// Which query to use; by default `order-id` when a tenant id is given, else `page`.
+    #[arg(long, value_enum)]
+    pub query: Option<Query>,
+
+    /// Hours after each request in which its calls are looked for.
+    #[arg(long, value_name = "HOURS", default_value_t = reconcile::DEFAULT_SEARCH_HOURS,
+          value_parser = clap::value_parser!(u32).range(1..=24 * 90))]
+    pub search_hours: u32,
+
+    /// Pages of `cdr/page` (100 records each) read at most; more is an error, nothing changed.
+    #[arg(long, value_name = "N", default_value_t = reconcile::DEFAULT_MAX_PAGES,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_pages: u32,
+
+    /// orderIDs of one task looked up at most with `cdr/queryByOrderId`.
+    #[arg(long, value_name = "N", default_value_t = reconcile::DEFAULT_PER_TASK,
+          value_parser = parse_per_task)]
+    pub per_task: usize,
+
+    /// Queries per second at most (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = reconcile::DEFAULT_RATE)]
+    pub rate: f64,
+
+    /// The NXCC gateway's base URL; the call-record paths are appended.
+    #[arg(
+        long,
+        env = "NXCC_ENDPOINT",
+        hide_env_values = true,
+        value_name = "URL",
+        default_value = campaignctl::nxcc::DEFAULT_ENDPOINT
+    )]
+    pub endpoint: String,
+
+    /// How requests are signed.
+    #[arg(long, value_name = "ALGORITHM", default_value = "md5", value_parser = sign_algorithm())]
+    pub sign_algorithm: SignAlgorithm,
+
+    /// Seconds to wait for each answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub request_timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Query {
+    /// `cdr/page` over each task's time window.
+    Page,
+    /// `cdr/queryByOrderId` for some of each task's orderIDs; needs the tenant id.
+    OrderId,
+}
+
+fn parse_per_task(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n @ 1..=10_000) => Ok(n),
+        _ => Err("expected a whole number from 1 to 10000".to_owned()),
+    }
+}
+
+pub fn run(global: &super::super::GlobalArgs, args: ReconcileArgs) -> Result<i32, CliError> {
+    let asked = args.query.map(|query| match query {
+        Query::Page => QueryKind::Page,
+        Query::OrderId => QueryKind::OrderId,
+    });
+    let strategy = Strategy::choose(asked, args.tenant_id).map_err(Error::from)?;
+    let credentials = Credentials::from_env()?;
+    // A dry run writes nothing, so it may run beside an apply.
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(StateLock::acquire(&global.state)?)
+    };
+    let mut store = open_existing(global)?;
+    let attempts = selected(&store, &args.tasks)?;
+    let limits = Limits {
+        search_hours: args.search_hours,
+        max_pages: args.max_pages,
+        per_task: args.per_task,
+        rate: args.rate,
+    };
+    let suspects = Suspect::gather(&store, attempts, unix_now()?, limits.search_hours)?;
+    let findings = if suspects.is_empty() {
+        Vec::new()
+    } else {
+        let client = Client::new(ClientConfig {
+            endpoint: args.endpoint.clone(),
+            algorithm: args.sign_algorithm,
+            request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+            ..ClientConfig::new(credentials)
+        })?;
+        search(&client, suspects, strategy, &limits)?
+    };
+    if !args.dry_run {
+        reconcile::settle(&mut store, &findings)?;
+    }
+    match args.format {
+        ReportFormat::Human => print!(
+            "{}",
+            views::human::reconcile::render(&findings, strategy, args.dry_run)
+        ),
+        ReportFormat::Json => print!(
+            "{}",
+            views::json::reconcile::render(&findings, strategy, args.dry_run)
+        ),
+    }
+    Ok(EXIT_OK)
+}
+
+/// The tasks named, each of which must be in doubt, or every task in doubt.
+fn selected(store: &Store, specs: &[String]) -> Result<Vec<Attempt>, Error> {
+    if specs.is_empty() {
+        let mut attempts = store.attempts()?;
+        attempts.retain(|attempt| attempt.status.is_in_doubt());
+        return Ok(attempts);
+    }
+    let attempts = specs
+        .iter()
+        .map(|spec| {
+            let attempt = find(store, spec)?;
+            if attempt.status.is_in_doubt() {
+                Ok(attempt)
+            } else {
+                Err(Error::msg(format!(
+                    "{}/\"{}\" is {}, not in doubt; there is nothing to reconcile (nothing was \
+                     changed)",
+                    attempt.campaign,
+                    attempt.task_name,
+                    attempt.status.as_str()
+                )))
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(distinct(attempts))
+}
+
+fn search(
+    client: &Client,
+    suspects: Vec<Suspect>,
+    strategy: Strategy,
+    limits: &Limits,
+) -> Result<Vec<Finding>, CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    let progress = Spinner::new();
+    let found = runtime.block_on(reconcile::search(
+        client, suspects, strategy, limits, &progress,
+    ));
+    progress.finish();
+    Ok(found.map_err(Error::from)?)
+}
+
+fn unix_now() -> Result<i64, Error> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|now| i64::try_from(now.as_secs()).ok())
+        .ok_or_else(|| Error::msg("the system clock is before 1970"))
+}
+
+/// The query in flight, on stderr when it is a terminal; nothing otherwise, so logs and JSON
+/// on stdout stay clean.
+struct Spinner {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Spinner {
+    fn new() -> Spinner {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Spinner { bar }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Spinner {
+    fn query(&self, description: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(campaignctl::diagnostic::escape(description).into_owned());
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `state reconcile` for people: one line per task in doubt, then what is left to do.
+
+use std::fmt::Write as _;
+
+use campaignctl::diagnostic::escape;
+use campaignctl::reconcile::{Finding, Strategy, rfc3339};
+
+use super::plural;
+
+/// The whole report; every task name and every word of the provider is escaped.
+pub fn render(findings: &[Finding], strategy: Strategy, dry_run: bool) -> String {
+    let mut out = String::new();
+    if findings.is_empty() {
+        out.push_str("No task is in doubt; nothing to reconcile.\n");
+        return out;
+    }
+    let settled = findings.iter().filter(|f| f.evidence.is_some()).count();
+    let left = findings.len() - settled;
+    let _ = writeln!(
+        out,
+        "Looked for call records of {} with {}.",
+        plural(findings.len(), "task in doubt", "tasks in doubt"),
+        strategy.api()
+    );
+    for finding in findings {
+        let _ = writeln!(out, "{}", escape(&line(finding, dry_run)));
+    }
+    let verb = if dry_run {
+        "would be settled"
+    } else {
+        "settled"
+    };
+    let _ = writeln!(
+        out,
+        "Reconcile finished: {} {verb} as created, {left} still in doubt.",
+        settled
+    );
+    if left > 0 {
+        out.push_str(STILL_IN_DOUBT);
+    }
+    if dry_run {
+        out.push_str("Dry run: state was not changed.\n");
+    }
+    out
+}
+
+const STILL_IN_DOUBT: &str = "\
+A missing call record proves nothing: a task with manual or scheduled start never dials by
+itself, and the calls of a created task may not have started yet. Their numbers stay blocked.
+For each task still in doubt, either run `campaignctl state reconcile` again later, or look the
+task up in the NXCC console and run `campaignctl state resolve \"CAMPAIGN/TASK\" --created` if it
+exists, or `--not-created` if it does not (which makes its numbers dialable again).
+";
+
+fn line(finding: &Finding, dry_run: bool) -> String {
+    let attempt = &finding.suspect.attempt;
+    let task = format!(
+        "{}/\"{}\" ({})",
+        attempt.campaign,
+        attempt.task_name,
+        plural(attempt.number_count as usize, "number", "numbers")
+    );
+    match &finding.evidence {
+        Some(evidence) => {
+            let verb = if dry_run {
+                "would settle"
+            } else {
+                "created     "
+            };
+            format!("{verb} {task}: {}", evidence.summary())
+        }
+        None => {
+            let window = finding.suspect.window;
+            let looked = if finding.queried > 0 {
+                format!(
+                    "{} of its orderIDs",
+                    plural(finding.queried, "query for one", "queries for")
+                )
+            } else {
+                "its orderIDs".to_owned()
+            };
+            format!(
+                "IN DOUBT     {task}: no call record of {looked} from {} to {}",
+                rfc3339(window.start),
+                rfc3339(window.end)
+            )
+        }
+    }
+}
