@@ -250,14 +250,21 @@ impl Evidence {
 
     /// One line for the attempt's message, which `state show` prints.
     pub fn summary(&self) -> String {
+        format!(
+            "created, as the provider's call records show: {}",
+            self.describe()
+        )
+    }
+
+    /// Which call proves it, and where that was read.
+    pub fn describe(&self) -> String {
         let req = self
             .req_id
             .as_ref()
             .map(|id| format!(" reqId {id}"))
             .unwrap_or_default();
         format!(
-            "created, as the provider's call records show: orderID {} was called in its task {} \
-             at {} ({}{req})",
+            "orderID {} was called in its task {} at {} ({}{req})",
             self.order_id,
             self.task_id,
             rfc3339(self.start_time),
@@ -576,6 +583,59 @@ mod tests {
         assert!(is_last_page(2, 100, Some(200)));
         assert!(!is_last_page(2, 100, Some(201)));
         assert!(is_last_page(1, 0, Some(0)));
+    }
+
+    #[test]
+    fn settling_keeps_the_evidence_and_touches_only_what_is_still_in_doubt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = Store::open(&path).unwrap();
+        let body = crate::nxcc::CreateAndCall::sample("t", &[1, 2]);
+        let id = store.record_intent("c", "t", &body).unwrap();
+        let attempt = store.find("c", "t").unwrap().unwrap();
+        let evidence = Evidence::of(
+            "cdr/page",
+            Some("r1"),
+            &record(Some("A"), Some("T1"), Some(SENT)),
+        )
+        .unwrap();
+        let finding = |attempt: Attempt, evidence: Option<Evidence>| Finding {
+            suspect: Suspect {
+                attempt,
+                order_ids: Vec::new(),
+                window: Window::after(SENT, SENT, 1),
+            },
+            evidence,
+            queried: 0,
+        };
+        let unproven = finding(attempt.clone(), None);
+        assert_eq!(settle(&mut store, &[unproven]).unwrap(), 0);
+        assert!(store.find("c", "t").unwrap().unwrap().status.is_in_doubt());
+
+        let proven = finding(attempt.clone(), Some(evidence.clone()));
+        assert_eq!(
+            settle(&mut store, std::slice::from_ref(&proven)).unwrap(),
+            1
+        );
+        let settled = store.find("c", "t").unwrap().unwrap();
+        assert_eq!(settled.status, Status::Created);
+        assert_eq!(settled.message, Some(evidence.summary()));
+        assert_eq!(store.numbers(id).unwrap().len(), 2, "its numbers stay sent");
+        let detail: String = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT detail FROM journal WHERE event = 'reconciled' AND attempt_id = ?1",
+                [id],
+                |row| row.get(0),
+            )
+            .unwrap();
+        let detail: Value = serde_json::from_str(&detail).unwrap();
+        assert_eq!(detail["orderId"], "A");
+        assert_eq!(detail["reqId"], "r1");
+
+        // The copy read before settling is stale: settling it again is refused, not repeated.
+        let err = settle(&mut store, &[proven]).unwrap_err().to_string();
+        assert!(err.contains("no longer in doubt"), "{err}");
     }
 
     #[test]

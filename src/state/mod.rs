@@ -547,12 +547,22 @@ impl Store {
         summary: &str,
         evidence: &str,
     ) -> Result<(), Error> {
-        if !attempt.status.is_in_doubt() {
+        // Read afresh: `attempt` was read before the provider was asked, which takes a while.
+        let status = self
+            .conn
+            .query_row(
+                "SELECT status FROM attempts WHERE id = ?1",
+                [attempt.id],
+                |row| row.get::<_, String>(0),
+            )
+            .map_err(|err| self.error(err))
+            .and_then(|text| Status::parse(&text))?;
+        if !status.is_in_doubt() {
             return Err(Error::msg(format!(
                 "{}/{} is {}, no longer in doubt; it was left as it is",
                 attempt.campaign,
                 attempt.task_name,
-                attempt.status.as_str()
+                status.as_str()
             )));
         }
         self.update(attempt.id, "reconciled", evidence, |tx| {

@@ -10,5 +10,6 @@ mod editor;
 mod expand;
 mod plan_output;
 mod provider;
+mod reconcile;
 mod support;
 mod validate;

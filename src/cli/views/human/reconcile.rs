@@ -67,22 +67,26 @@ fn line(finding: &Finding, dry_run: bool) -> String {
             } else {
                 "created     "
             };
-            format!("{verb} {task}: {}", evidence.summary())
+            format!("{verb} {task}: {}", evidence.describe())
         }
         None => {
-            let window = finding.suspect.window;
+            let suspect = &finding.suspect;
             let looked = if finding.queried > 0 {
                 format!(
-                    "{} of its orderIDs",
-                    plural(finding.queried, "query for one", "queries for")
+                    "{} queried one by one (of {})",
+                    plural(finding.queried, "orderID", "orderIDs"),
+                    suspect.order_ids.len()
                 )
             } else {
-                "its orderIDs".to_owned()
+                format!(
+                    "its {}",
+                    plural(suspect.order_ids.len(), "orderID", "orderIDs")
+                )
             };
             format!(
-                "IN DOUBT     {task}: no call record of {looked} from {} to {}",
-                rfc3339(window.start),
-                rfc3339(window.end)
+                "IN DOUBT     {task}: no call record of {looked} between {} and {}",
+                rfc3339(suspect.window.start),
+                rfc3339(suspect.window.end)
             )
         }
     }
