@@ -59,16 +59,12 @@ pub enum ReconcileError {
 }
 
 /// How records are looked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "query")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     /// Page through `cdr/page` over the attempts' time windows.
     Page,
     /// Ask `cdr/queryByOrderId` for a sample of each attempt's orderIDs.
-    OrderId {
-        #[serde(rename = "tenantId")]
-        tenant_id: u64,
-    },
+    OrderId { tenant_id: u64 },
 }
 
 /// Which query was asked for on the command line.
@@ -108,17 +104,6 @@ pub struct Limits {
     pub per_task: usize,
     /// Queries per second at most; 0 for no limit.
     pub rate: f64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            search_hours: DEFAULT_SEARCH_HOURS,
-            max_pages: DEFAULT_MAX_PAGES,
-            per_task: DEFAULT_PER_TASK,
-            rate: DEFAULT_RATE,
-        }
-    }
 }
 
 /// Seconds since the epoch, both ends included.
@@ -636,6 +621,17 @@ mod tests {
         // The copy read before settling is stale: settling it again is refused, not repeated.
         let err = settle(&mut store, &[proven]).unwrap_err().to_string();
         assert!(err.contains("no longer in doubt"), "{err}");
+    }
+
+    #[test]
+    fn a_task_named_twice_is_looked_for_once() {
+        let mut other = attempt();
+        other.id = 2;
+        let ids: Vec<i64> = distinct(vec![attempt(), other, attempt()])
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(ids, [1, 2]);
     }
 
     #[test]

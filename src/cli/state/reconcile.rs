@@ -102,7 +102,7 @@ pub fn run(global: &super::super::GlobalArgs, args: ReconcileArgs) -> Result<i32
         Query::Page => QueryKind::Page,
         Query::OrderId => QueryKind::OrderId,
     });
-    let strategy = Strategy::choose(asked, args.tenant_id).map_err(Error::from)?;
+    let strategy = Strategy::choose(asked, args.tenant_id)?;
     let credentials = Credentials::from_env()?;
     // A dry run writes nothing, so it may run beside an apply.
     let _lock = if args.dry_run {
@@ -188,7 +188,7 @@ fn search(
         client, suspects, strategy, limits, &progress,
     ));
     progress.finish();
-    Ok(found.map_err(Error::from)?)
+    Ok(found?)
 }
 
 fn unix_now() -> Result<i64, Error> {
