@@ -8,6 +8,7 @@ use campaignctl::plan::saved::SavedPlan;
 use campaignctl::state::Store;
 
 use super::CliError;
+use super::output::{out, outln};
 use super::views;
 
 #[derive(Debug, clap::Args)]
@@ -33,21 +34,21 @@ pub struct PlanArgs {
 pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> {
     let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
     let inputs = pipeline::inputs(&campaigns);
-    let mut store = Store::open(&global.state)?;
+    let mut store = Store::open(&global.state_path())?;
     let plan = pipeline::plan(campaigns, &mut store)?;
     if let Some(out) = &args.out {
         SavedPlan::new(&plan, &inputs, &store.plan_key()?)?.write(out)?;
     }
     if args.json {
-        println!("{}", views::json::plan::render(&plan));
+        outln!("{}", views::json::plan::render(&plan))?;
     } else {
-        print!("{}", views::human::plan::render(&plan, global.show_numbers));
+        out!("{}", views::human::plan::render(&plan, global.show_numbers))?;
         if let Some(out) = &args.out {
-            println!(
+            outln!(
                 "\nSaved the plan to {}. Apply exactly it with: campaignctl apply {}",
                 out.display(),
                 out.display()
-            );
+            )?;
         }
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {
@@ -57,11 +58,8 @@ pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> 
     })
 }
 
-/// Whether `path` names a saved plan rather than campaign files.
+/// Whether `path` holds a saved plan rather than a campaign: told by its content, so that a
+/// campaign file with any name is never taken for a plan.
 pub fn is_plan_file(path: &Path) -> bool {
-    path.is_file()
-        && !path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.ends_with(".campaign.yaml") || n.ends_with(".campaign.yml"))
+    path.is_file() && SavedPlan::is_plan_file(path)
 }

@@ -7,6 +7,7 @@ use campaignctl::error::Error;
 use campaignctl::state::{Attempt, StateLock, Store};
 
 use super::CliError;
+use super::output::{out, outln};
 
 #[derive(Debug, clap::Args)]
 pub struct StateArgs {
@@ -53,15 +54,15 @@ pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError>
     match args.command {
         StateCommand::List => {
             let store = open_existing(global)?;
-            print!("{}", render_list(&store.attempts()?));
+            out!("{}", render_list(&store.attempts()?))?;
         }
         StateCommand::Show(task) => {
             let store = open_existing(global)?;
             let attempt = find(&store, &task.task)?;
-            print!("{}", render_show(&store, &attempt, global.show_numbers)?);
+            out!("{}", render_show(&store, &attempt, global.show_numbers)?)?;
         }
         StateCommand::Resolve(args) => {
-            let _lock = StateLock::acquire(&global.state)?;
+            let _lock = StateLock::acquire(&global.state_path())?;
             let mut store = open_existing(global)?;
             let attempt = find(&store, &args.task.task)?;
             store.resolve(&attempt, args.created)?;
@@ -70,33 +71,40 @@ pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError>
             } else {
                 "not created: its numbers can be planned again"
             };
-            println!(
+            outln!(
                 "Resolved {}/\"{}\" as {verdict}.",
-                attempt.campaign, attempt.task_name
-            );
+                attempt.campaign,
+                attempt.task_name
+            )?;
         }
         StateCommand::Forget(task) => {
-            let _lock = StateLock::acquire(&global.state)?;
+            let _lock = StateLock::acquire(&global.state_path())?;
             let mut store = open_existing(global)?;
             let attempt = find(&store, &task.task)?;
             store.forget(&attempt)?;
-            println!(
+            outln!(
                 "Forgot {}/\"{}\"; its numbers stay recorded as sent.",
-                attempt.campaign, attempt.base_name
-            );
+                attempt.campaign,
+                attempt.base_name
+            )?;
         }
     }
     Ok(EXIT_OK)
 }
 
 fn open_existing(global: &super::GlobalArgs) -> Result<Store, Error> {
-    if !global.state.exists() {
+    if !global.state_path().exists() {
+        let sandbox = if global.sandbox {
+            ""
+        } else {
+            "; what `apply --sandbox` sent is in its own state: `campaignctl state list --sandbox`"
+        };
         return Err(Error::msg(format!(
-            "no state file at {}: nothing was applied yet (or pass --state PATH)",
-            global.state.display()
+            "no state file at {}: nothing was applied yet (or pass --state PATH){sandbox}",
+            global.state_path().display()
         )));
     }
-    Store::open(&global.state)
+    Store::open(&global.state_path())
 }
 
 fn find(store: &Store, spec: &str) -> Result<Attempt, Error> {
@@ -114,7 +122,9 @@ fn find(store: &Store, spec: &str) -> Result<Attempt, Error> {
 
 fn render_list(attempts: &[Attempt]) -> String {
     if attempts.is_empty() {
-        return "State holds no tasks yet.\n".to_owned();
+        return "State holds no tasks yet. (What `apply --sandbox` sent is in the sandbox's own \
+                state: `campaignctl state list --sandbox`.)\n"
+            .to_owned();
     }
     let mut out = String::new();
     let _ = writeln!(

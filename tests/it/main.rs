@@ -11,4 +11,5 @@ mod expand;
 mod plan_output;
 mod provider;
 mod support;
+mod terminal;
 mod validate;
