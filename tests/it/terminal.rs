@@ -177,7 +177,7 @@ fn a_saved_plan_can_be_tried_on_the_sandbox_and_its_state_is_its_own() {
     );
     let real_list = ws.run(&["state", "list"]);
     assert!(
-        real_list.stdout.contains("state list --sandbox"),
+        real_list.all().contains("state list --sandbox"),
         "{}",
         real_list.describe()
     );
