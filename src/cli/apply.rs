@@ -194,6 +194,13 @@ fn confirm(
     if !std::io::stdin().is_terminal() {
         return Err(CliError::NeedsConfirmation);
     }
+    // Listening for Ctrl-C before the question is asked: one pressed at once must not kill the
+    // process with the prompt half answered.
+    let interrupted = {
+        let _entered = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map_err(CliError::Answer)?
+    };
     out!(
         "\nSend {} request(s) dialing {} number(s) to {target}? Only 'yes' will be accepted: ",
         plan.creates().count(),
@@ -210,10 +217,11 @@ fn confirm(
             .map(|_| answer);
         let _ = answer_tx.send(read);
     });
+    let mut interrupted = interrupted;
     let answer = runtime.block_on(async {
         tokio::select! {
             answer = answer_rx => answer.ok(),
-            _ = tokio::signal::ctrl_c() => None,
+            _ = interrupted.recv() => None,
         }
     });
     match answer {
