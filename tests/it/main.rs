@@ -13,3 +13,4 @@ mod provider;
 mod support;
 mod terminal;
 mod validate;
+mod workflow;
