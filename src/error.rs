@@ -23,7 +23,8 @@ pub enum Error {
 
     /// The paths given hold no campaign file.
     #[error(
-        "no campaign files (*.campaign.yaml, *.campaign.yml) found under {}",
+        "no campaign files found under {}: campaign files are named *.campaign.yaml or \
+         *.campaign.yml",
         paths.join(", ")
     )]
     NoCampaignFiles { paths: Vec<String> },

@@ -34,12 +34,22 @@ impl Expanded {
                 files_checked: self.files_checked,
             });
         }
-        if self.files_checked == 0 {
-            return Err(Error::NoCampaignFiles {
-                paths: paths.iter().map(|p| load::display(p)).collect(),
-            });
-        }
+        self.found_any(paths)?;
         Ok(self.campaigns)
+    }
+
+    /// An error when `paths` held no campaign file at all: checking nothing must not pass.
+    pub fn found_any(&self, paths: &[PathBuf]) -> Result<(), Error> {
+        if self.files_checked > 0 || !self.diagnostics.is_empty() {
+            return Ok(());
+        }
+        Err(Error::NoCampaignFiles {
+            paths: if paths.is_empty() {
+                vec![load::DEFAULT_PATH.to_owned()]
+            } else {
+                paths.iter().map(|p| load::display(p)).collect()
+            },
+        })
     }
 }
 

@@ -1,19 +1,21 @@
 //! `campaignctl apply`: send a plan, every number at most once.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::collections::BTreeSet;
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use campaignctl::apply::{self, Observer, Options, Request, Summary, TaskReport};
 use campaignctl::error::{EXIT_ERROR, EXIT_OK};
-use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm};
+use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm, create_and_call_url};
 use campaignctl::pipeline;
 use campaignctl::plan::saved::SavedPlan;
 use campaignctl::sandbox::{Sandbox, SandboxConfig};
 use campaignctl::state::{StateLock, Store};
 
 use super::CliError;
+use super::output::{note, out, outln};
 use super::views;
 
 #[derive(Debug, clap::Args)]
@@ -47,18 +49,19 @@ pub struct ApplyArgs {
           value_parser = parse_parallelism)]
     pub parallelism: usize,
 
-    /// Requests started per second at most (0: no limit).
-    #[arg(long, value_name = "N", default_value_t = apply::DEFAULT_RATE)]
+    /// Requests started per second at most, from 0.01 to 10000 (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = apply::DEFAULT_RATE, value_parser = parse_rate)]
     pub rate: f64,
+
+    /// How to report results: `human` lines, or one `json` document on stdout for scripts
+    /// (the plan and per-task lines then go to stderr; approval must come from
+    /// `--auto-approve` or a saved plan).
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
+    pub format: ApplyFormat,
 
     /// Seconds to wait for the provider's answer before the task is held in doubt.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub request_timeout: u64,
-
-    /// Apply to a local sandbox started for this run, with its own state file
-    /// (`sandbox.db` beside the state file), so trying the tool never marks real work as done.
-    #[arg(long)]
-    pub sandbox: bool,
 }
 
 /// `md5` or `sha256`, listed in `--help` and in the error for anything else.
@@ -68,6 +71,15 @@ pub(super) fn sign_algorithm() -> impl clap::builder::TypedValueParser<Value = S
         .map(|name| SignAlgorithm::from_header_value(&name).unwrap_or_default())
 }
 
+/// A rate a pacer can keep: 0 for none, else finite and between 0.01 and 10000 per second.
+/// (`-5` and `NaN` used to mean no limit, and `1e10` made the pacer panic.)
+pub(super) fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate == 0.0 || (0.01..=10_000.0).contains(&rate) => Ok(rate),
+        _ => Err("expected requests per second from 0.01 to 10000, or 0 for no limit".to_owned()),
+    }
+}
+
 fn parse_parallelism(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n @ 1..=256) => Ok(n),
@@ -75,63 +87,129 @@ fn parse_parallelism(text: &str) -> Result<usize, String> {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApplyFormat {
+    Human,
+    Json,
+}
+
+/// Where the human account of a run goes: stdout, or stderr when stdout carries JSON.
+#[derive(Debug, Clone, Copy)]
+struct Narration {
+    to_stderr: bool,
+}
+
+impl Narration {
+    fn say(self, text: std::fmt::Arguments<'_>) -> Result<(), CliError> {
+        if self.to_stderr {
+            super::output::stderr(text);
+            Ok(())
+        } else {
+            super::output::stdout(text)
+        }
+    }
+}
+
 pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError> {
-    let state_path = if args.sandbox {
-        sandbox_state_path(&global.state)
-    } else {
-        global.state.clone()
-    };
-    let credentials = if args.sandbox {
+    let json = args.format == ApplyFormat::Json;
+    let narration = Narration { to_stderr: json };
+    let state_path = global.state_path();
+    let credentials = if global.sandbox {
         Credentials::from_env().unwrap_or_else(|_| Credentials::new("demo", "demo"))
     } else {
         Credentials::from_env()?
     };
+    // Where the requests go is checked before anything is planned, locked or asked.
+    let target = if global.sandbox {
+        "a local sandbox started for this run".to_owned()
+    } else {
+        create_and_call_url(&args.endpoint)?.to_string()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
     let _lock = StateLock::acquire(&state_path)?;
     let mut store = Store::open(&state_path)?;
     let settled = store.settle_interrupted()?;
     if settled > 0 {
-        eprintln!(
+        note!(
             "warning: {settled} task(s) were interrupted while sending by an earlier run; they \
              are held in doubt (see `campaignctl state list`)"
         );
     }
 
+    // The campaigns this apply is about: tasks of theirs in doubt afterwards fail it.
+    let mut concerned = BTreeSet::new();
     let requests = match saved_plan_path(&args.paths) {
-        Some(path) => requests_from_saved_plan(path, &store)?,
+        Some(path) => {
+            let requests = requests_from_saved_plan(path, &store, narration)?;
+            concerned.extend(requests.iter().map(|r| r.campaign.clone()));
+            requests
+        }
         None => {
             let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
+            concerned.extend(campaigns.iter().map(|c| c.name.clone()));
             let plan = pipeline::plan(campaigns, &mut store)?;
-            print!("{}", views::human::plan::render(&plan, global.show_numbers));
-            if !plan.has_changes() {
-                println!("\nNothing to send.");
-                return Ok(EXIT_OK);
+            narration.say(format_args!(
+                "{}",
+                views::human::plan::render(&plan, global.show_numbers)
+            ))?;
+            if plan.has_changes() {
+                // With JSON on stdout there is no room for a question: approval must be given.
+                if json && !args.auto_approve {
+                    return Err(CliError::NeedsConfirmation);
+                }
+                confirm(&runtime, &plan, &target, args.auto_approve)?;
             }
-            confirm(&plan, args.auto_approve)?;
             Request::from_plan(plan)
         }
     };
-    if requests.is_empty() {
-        println!("Nothing to send.");
-        return Ok(EXIT_OK);
-    }
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::Runtime)?;
-    let reports = runtime.block_on(send(&args, credentials, &mut store, requests))?;
+    let reports = if requests.is_empty() {
+        narration.say(format_args!("\nNothing to send.\n"))?;
+        Vec::new()
+    } else {
+        let reports = runtime.block_on(send(
+            global,
+            &args,
+            credentials,
+            &mut store,
+            requests,
+            narration,
+        ))?;
+        narration.say(format_args!(
+            "{}\n",
+            views::human::apply::summary_line(&Summary::of(&reports))
+        ))?;
+        reports
+    };
     let summary = Summary::of(&reports);
-    println!("{}", views::human::apply::summary_line(&summary));
-    Ok(if summary.is_success() {
+    // A CI job must not stay green while numbers are held: whatever this run did, tasks of its
+    // campaigns left in doubt (by it or an earlier run) need a person.
+    let in_doubt = store
+        .attempts()?
+        .iter()
+        .filter(|attempt| attempt.status.is_in_doubt() && concerned.contains(&attempt.campaign))
+        .count();
+    if in_doubt > 0 {
+        note!(
+            "error: {in_doubt} task(s) of these campaigns are in doubt; their numbers are held \
+             until a person decides with `campaignctl state resolve CAMPAIGN/TASK \
+             --created|--not-created` (see `campaignctl state list`)"
+        );
+    }
+    if json {
+        outln!(
+            "{}",
+            views::json::apply::render(&reports, &summary, in_doubt)
+        )?;
+    }
+    super::output::job_summary(|| views::markdown::apply::render(&reports, &summary, in_doubt));
+    Ok(if summary.is_success() && in_doubt == 0 {
         EXIT_OK
     } else {
         EXIT_ERROR
     })
-}
-
-/// The sandbox's own state file, beside the real one.
-fn sandbox_state_path(state: &Path) -> PathBuf {
-    state.with_file_name("sandbox.db")
 }
 
 fn saved_plan_path(paths: &[PathBuf]) -> Option<&Path> {
@@ -141,15 +219,19 @@ fn saved_plan_path(paths: &[PathBuf]) -> Option<&Path> {
     }
 }
 
-fn requests_from_saved_plan(path: &Path, store: &Store) -> Result<Vec<Request>, CliError> {
+fn requests_from_saved_plan(
+    path: &Path,
+    store: &Store,
+    narration: Narration,
+) -> Result<Vec<Request>, CliError> {
     let saved = SavedPlan::read(path)?;
     saved.verify(&store.identity()?, &store.plan_key()?)?;
-    println!(
-        "Applying the saved plan {} ({} requests, made {}).",
+    narration.say(format_args!(
+        "Applying the saved plan {} ({} requests, made {}).\n",
         path.display(),
         saved.requests.len(),
         saved.created_at
-    );
+    ))?;
     Ok(saved
         .requests
         .iter()
@@ -157,38 +239,66 @@ fn requests_from_saved_plan(path: &Path, store: &Store) -> Result<Vec<Request>, 
         .collect::<Result<_, _>>()?)
 }
 
-fn confirm(plan: &campaignctl::plan::Plan, auto_approve: bool) -> Result<(), CliError> {
+/// Asks on the terminal whether to send `plan` to `target`; only `yes` goes on, and Ctrl-C at
+/// the prompt cancels with a word instead of killing the process.
+fn confirm(
+    runtime: &tokio::runtime::Runtime,
+    plan: &campaignctl::plan::Plan,
+    target: &str,
+    auto_approve: bool,
+) -> Result<(), CliError> {
     if auto_approve {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
         return Err(CliError::NeedsConfirmation);
     }
-    print!(
-        "\nSend {} request(s) dialing {} number(s)? Only 'yes' will be accepted: ",
+    // Listening for Ctrl-C before the question is asked: one pressed at once must not kill the
+    // process with the prompt half answered.
+    let interrupted = {
+        let _entered = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map_err(CliError::Answer)?
+    };
+    out!(
+        "\nSend {} request(s) dialing {} number(s) to {target}? Only 'yes' will be accepted: ",
         plan.creates().count(),
         plan.numbers_to_dial()
-    );
-    let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(CliError::Answer)?;
-    if answer.trim() == "yes" {
-        Ok(())
-    } else {
-        Err(CliError::Cancelled)
+    )?;
+    let (answer_tx, answer_rx) = tokio::sync::oneshot::channel();
+    // A thread of its own: a read from a terminal cannot be abandoned, and the process may end
+    // while it still waits.
+    std::thread::spawn(move || {
+        let mut answer = String::new();
+        let read = std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer);
+        let _ = answer_tx.send(read);
+    });
+    let mut interrupted = interrupted;
+    let answer = runtime.block_on(async {
+        tokio::select! {
+            answer = answer_rx => answer.ok(),
+            _ = interrupted.recv() => None,
+        }
+    });
+    match answer {
+        Some(Ok(answer)) if answer.trim() == "yes" => Ok(()),
+        Some(Err(err)) => Err(CliError::Answer(err)),
+        _ => Err(CliError::Cancelled),
     }
 }
 
 async fn send(
+    global: &super::GlobalArgs,
     args: &ApplyArgs,
     credentials: Credentials,
     store: &mut Store,
     requests: Vec<Request>,
+    narration: Narration,
 ) -> Result<Vec<TaskReport>, CliError> {
-    let sandbox = if args.sandbox {
+    let sandbox = if global.sandbox {
         let config = SandboxConfig {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             credentials: credentials.clone(),
@@ -196,7 +306,7 @@ async fn send(
             records: Default::default(),
         };
         let handle = Sandbox::start(config).await?;
-        println!("Started a sandbox at {}", handle.base_url());
+        narration.say(format_args!("Started a sandbox at {}\n", handle.base_url()))?;
         Some(handle)
     } else {
         None
@@ -215,11 +325,11 @@ async fn send(
         parallelism: args.parallelism,
         rate: args.rate,
     };
-    let observer = LineObserver::new(requests.len());
+    let observer = LineObserver::new(requests.len(), narration);
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_ok() {
             stop.store(true, Ordering::SeqCst);
-            eprintln!(
+            note!(
                 "interrupted: no new request will start; waiting for those in flight to be \
                  answered and recorded"
             );
@@ -240,11 +350,13 @@ async fn send(
 /// One line per finished task, readable in CI logs; on a terminal, a progress bar as well.
 struct LineObserver {
     bar: Option<indicatif::ProgressBar>,
+    narration: Narration,
 }
 
 impl LineObserver {
-    fn new(total: usize) -> LineObserver {
-        let bar = std::io::stdout().is_terminal().then(|| {
+    fn new(total: usize, narration: Narration) -> LineObserver {
+        // The bar draws on stderr, so stderr decides; the lines go to stdout either way.
+        let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(total as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
@@ -254,7 +366,7 @@ impl LineObserver {
             );
             bar
         });
-        LineObserver { bar }
+        LineObserver { bar, narration }
     }
 
     fn finish(&self) {
@@ -269,15 +381,17 @@ impl Observer for LineObserver {
 
     fn finished(&self, report: &TaskReport) {
         let line = views::human::apply::report_line(report);
+        // A closed stdout must not stop the requests in flight from being recorded; the summary
+        // line reports it.
+        let print = || {
+            let _ = self.narration.say(format_args!("{line}\n"));
+        };
         match &self.bar {
             Some(bar) => {
+                bar.suspend(print);
                 bar.inc(1);
-                bar.println(line);
             }
-            None => {
-                let mut stdout = std::io::stdout().lock();
-                let _ = writeln!(stdout, "{line}");
-            }
+            None => print(),
         }
     }
 }

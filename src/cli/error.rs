@@ -13,7 +13,7 @@ pub enum CliError {
     )]
     NeedsConfirmation,
 
-    #[error("apply cancelled; nothing was sent")]
+    #[error("cancelled, nothing sent")]
     Cancelled,
 
     #[error("cannot read the answer: {0}")]

@@ -1,10 +1,9 @@
 //! The command line, the binary's own code: argument definitions, one file per command, the
 //! views that render results, and the only place that prints.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)] // The binary is the one place that prints.
-
 mod apply;
 mod error;
+mod output;
 mod plan;
 mod render;
 mod sandbox;
@@ -79,9 +78,25 @@ pub struct GlobalArgs {
     /// Show phone numbers in full in human output and diagnostics (masked by default).
     #[arg(long, global = true)]
     pub show_numbers: bool,
+
+    /// Try things on the sandbox: use its own state (`sandbox.db` beside the state file), and
+    /// with `apply`, send to a local sandbox started for the run instead of the provider, so a
+    /// trial never marks real work as done. `plan --sandbox --out FILE` then `apply --sandbox
+    /// FILE` tries a saved plan.
+    #[arg(long, global = true)]
+    pub sandbox: bool,
 }
 
 impl GlobalArgs {
+    /// The state file: the sandbox's own with `--sandbox`.
+    fn state_path(&self) -> PathBuf {
+        if self.sandbox {
+            self.state.with_file_name("sandbox.db")
+        } else {
+            self.state.clone()
+        }
+    }
+
     /// The workspace root the flags name.
     fn root(&self) -> Result<Root, CliError> {
         let (dir, shown) = match &self.root {
@@ -168,6 +183,8 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
 fn report(err: &CliError) {
     let mut stderr = anstream::stderr();
     let text = match err {
+        // The reader went away (`| head`): nobody is left to tell.
+        CliError::Stdout(io) if io.kind() == std::io::ErrorKind::BrokenPipe => return,
         CliError::Library(Error::Invalid {
             diagnostics,
             files_checked,

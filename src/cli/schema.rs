@@ -3,9 +3,10 @@
 use campaignctl::error::EXIT_OK;
 
 use super::CliError;
+use super::output::outln;
 
 pub fn run() -> Result<i32, CliError> {
-    println!("{}", schema_text());
+    outln!("{}", schema_text())?;
     Ok(EXIT_OK)
 }
 

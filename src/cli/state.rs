@@ -9,6 +9,7 @@ use campaignctl::error::Error;
 use campaignctl::state::{Attempt, StateLock, Store};
 
 use super::CliError;
+use super::output::{out, outln};
 
 #[derive(Debug, clap::Args)]
 pub struct StateArgs {
@@ -59,16 +60,16 @@ pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError>
     match args.command {
         StateCommand::List => {
             let store = open_existing(global)?;
-            print!("{}", render_list(&store.attempts()?));
+            out!("{}", render_list(&store.attempts()?))?;
         }
         StateCommand::Show(task) => {
             let store = open_existing(global)?;
             let attempt = find(&store, &task.task)?;
             let shown = render_show(&store, &attempt, global.show_numbers)?;
-            print!("{}", super::views::human::escape_lines(&shown));
+            out!("{}", super::views::human::escape_lines(&shown))?;
         }
         StateCommand::Resolve(args) => {
-            let _lock = StateLock::acquire(&global.state)?;
+            let _lock = StateLock::acquire(&global.state_path())?;
             let mut store = open_existing(global)?;
             let attempt = find(&store, &args.task.task)?;
             store.resolve(&attempt, args.created)?;
@@ -77,34 +78,41 @@ pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError>
             } else {
                 "not created: its numbers can be planned again"
             };
-            println!(
+            outln!(
                 "Resolved {}/\"{}\" as {verdict}.",
-                attempt.campaign, attempt.task_name
-            );
+                attempt.campaign,
+                attempt.task_name
+            )?;
         }
         StateCommand::Reconcile(args) => return reconcile::run(global, args),
         StateCommand::Forget(task) => {
-            let _lock = StateLock::acquire(&global.state)?;
+            let _lock = StateLock::acquire(&global.state_path())?;
             let mut store = open_existing(global)?;
             let attempt = find(&store, &task.task)?;
             store.forget(&attempt)?;
-            println!(
+            outln!(
                 "Forgot {}/\"{}\"; its numbers stay recorded as sent.",
-                attempt.campaign, attempt.base_name
-            );
+                attempt.campaign,
+                attempt.base_name
+            )?;
         }
     }
     Ok(EXIT_OK)
 }
 
 fn open_existing(global: &super::GlobalArgs) -> Result<Store, Error> {
-    if !global.state.exists() {
+    if !global.state_path().exists() {
+        let sandbox = if global.sandbox {
+            ""
+        } else {
+            "; what `apply --sandbox` sent is in its own state: `campaignctl state list --sandbox`"
+        };
         return Err(Error::msg(format!(
-            "no state file at {}: nothing was applied yet (or pass --state PATH)",
-            global.state.display()
+            "no state file at {}: nothing was applied yet (or pass --state PATH){sandbox}",
+            global.state_path().display()
         )));
     }
-    Store::open(&global.state)
+    Store::open(&global.state_path())
 }
 
 fn find(store: &Store, spec: &str) -> Result<Attempt, Error> {
@@ -122,7 +130,9 @@ fn find(store: &Store, spec: &str) -> Result<Attempt, Error> {
 
 fn render_list(attempts: &[Attempt]) -> String {
     if attempts.is_empty() {
-        return "State holds no tasks yet.\n".to_owned();
+        return "State holds no tasks yet. (What `apply --sandbox` sent is in the sandbox's own \
+                state: `campaignctl state list --sandbox`.)\n"
+            .to_owned();
     }
     let mut out = String::new();
     let _ = writeln!(

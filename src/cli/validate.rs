@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use campaignctl::error::{EXIT_ERROR, EXIT_OK};
 
 use super::CliError;
+use super::output::out;
 use super::views::{self, Format};
 
 #[derive(Debug, clap::Args)]
@@ -22,8 +23,10 @@ pub struct ValidateArgs {
 /// undefined template variable makes a campaign invalid just as a schema error does.
 pub fn run(global: &super::GlobalArgs, args: ValidateArgs) -> Result<i32, CliError> {
     let expanded = global.expand(&args.paths)?;
+    // "0 files valid" would pass a CI job that checks nothing.
+    expanded.found_any(&args.paths)?;
     let text = views::diagnostics(&expanded.diagnostics, args.format, expanded.files_checked);
-    print!("{text}");
+    out!("{text}")?;
     Ok(if expanded.diagnostics.is_empty() {
         EXIT_OK
     } else {

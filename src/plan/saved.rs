@@ -57,6 +57,12 @@ pub enum SavedPlanError {
     BodyMismatch { campaign: String, task_name: String },
 
     #[error(
+        "refusing to write the plan to {path}: it holds something else (a campaign file?), which \
+         would be lost; choose another file, e.g. reviewed.plan.json"
+    )]
+    WouldOverwrite { path: String },
+
+    #[error(
         "the plan file was modified after it was written; refusing to apply it (make a new plan)"
     )]
     Modified,
@@ -205,9 +211,26 @@ impl SavedPlan {
 
     /// Writes the plan to `path`, readable by its owner only (it holds phone numbers).
     pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
+        if path.exists() && !Self::is_plan_file(path) {
+            return Err(SavedPlanError::WouldOverwrite {
+                path: path.display().to_string(),
+            });
+        }
         // These types always serialize (strings, numbers and lists of them).
         let text = serde_json::to_string_pretty(self).unwrap_or_default();
         crate::fsutil::write_private(path, text.as_bytes()).map_err(io_error(path))
+    }
+
+    /// Whether the file at `path` is a plan file, by its first bytes: a JSON object naming
+    /// its kind. Anything unreadable is not.
+    pub fn is_plan_file(path: &Path) -> bool {
+        use std::io::Read;
+        let mut head = Vec::new();
+        let read = std::fs::File::open(path).and_then(|file| file.take(256).read_to_end(&mut head));
+        let head = String::from_utf8_lossy(&head);
+        read.is_ok()
+            && head.trim_start().starts_with('{')
+            && head.contains(&format!("\"kind\": \"{KIND}\""))
     }
 
     /// Reads a plan file, checking only its form; see [`SavedPlan::verify`].

@@ -12,4 +12,6 @@ mod plan_output;
 mod provider;
 mod reconcile;
 mod support;
+mod terminal;
 mod validate;
+mod workflow;

@@ -222,8 +222,14 @@ fn reconcile_settles_exactly_the_tasks_whose_calls_started() {
     assert_eq!(plan["summary"]["create"], 0, "{plan:#}");
     assert_eq!(plan["summary"]["inDoubt"], 2, "{plan:#}");
     let again = ws.apply(&sandbox, &["campaigns"]);
-    again.expect_code(0);
+    // Exit 1: tasks in doubt still hold numbers, and apply says so.
+    again.expect_code(1);
     assert!(again.tasks().is_empty(), "{}", again.describe());
+    assert!(
+        again.stdout.contains("0 tasks to create") && again.stderr.contains("2 task(s)"),
+        "{}",
+        again.describe()
+    );
     assert_eq!(sandbox.requests().len(), accepted, "nothing was sent again");
 
     // Reconciling again finds nothing new and changes nothing.
@@ -460,6 +466,29 @@ fn faults_and_bad_answers_during_reconcile_change_nothing() {
         anonymous.describe()
     );
     assert_eq!(fingerprint(&ws), before);
+
+    // Bad input is named before anything is asked.
+    for (args, expected) in [
+        (&["--rate=1e10"][..], "expected requests per second"),
+        (&["--sandbox"][..], "cannot be used with --sandbox"),
+        (&["--search-hours=0"][..], "--search-hours"),
+    ] {
+        let refused = reconcile(&ws, &sandbox, args);
+        refused.expect_code(1);
+        assert!(refused.stderr.contains(expected), "{}", refused.describe());
+        assert_eq!(fingerprint(&ws), before);
+    }
+    let mut elsewhere = ws.command_with_credentials(&["state", "reconcile"]);
+    elsewhere.args(["--endpoint", "api.example"]);
+    let elsewhere = run(elsewhere);
+    elsewhere.expect_code(1);
+    assert!(
+        elsewhere
+            .stderr
+            .contains("invalid NXCC endpoint `api.example`"),
+        "{}",
+        elsewhere.describe()
+    );
 
     // The faults were the only reason: once they are used up, the same command settles.
     let settled = reconcile(&ws, &sandbox, &[]);

@@ -11,7 +11,8 @@ use campaignctl::reconcile::{
 use campaignctl::state::{Attempt, StateLock, Store};
 
 use super::super::CliError;
-use super::super::apply::sign_algorithm;
+use super::super::apply::{parse_rate, sign_algorithm};
+use super::super::output::out;
 use super::super::views;
 use super::{find, open_existing};
 
@@ -54,7 +55,7 @@ pub struct ReconcileArgs {
     pub per_task: usize,
 
     /// Queries per second at most (0: no limit).
-    #[arg(long, value_name = "N", default_value_t = reconcile::DEFAULT_RATE)]
+    #[arg(long, value_name = "N", default_value_t = reconcile::DEFAULT_RATE, value_parser = parse_rate)]
     pub rate: f64,
 
     /// The NXCC gateway's base URL; the call-record paths are appended.
@@ -98,17 +99,32 @@ fn parse_per_task(text: &str) -> Result<usize, String> {
 }
 
 pub fn run(global: &super::super::GlobalArgs, args: ReconcileArgs) -> Result<i32, CliError> {
+    if global.sandbox {
+        // The sandbox's state was sent to sandboxes started for one apply each, all gone now:
+        // there are no records to ask, and the provider's must never settle trial tasks.
+        return Err(Error::msg(
+            "`state reconcile` asks the provider's call records and cannot be used with \
+             --sandbox; decide the sandbox's tasks with `campaignctl state resolve --sandbox`",
+        )
+        .into());
+    }
     let asked = args.query.map(|query| match query {
         Query::Page => QueryKind::Page,
         Query::OrderId => QueryKind::OrderId,
     });
     let strategy = Strategy::choose(asked, args.tenant_id)?;
-    let credentials = Credentials::from_env()?;
+    // Made first, so a bad endpoint or missing credentials are named before state is touched.
+    let client = Client::new(ClientConfig {
+        endpoint: args.endpoint.clone(),
+        algorithm: args.sign_algorithm,
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        ..ClientConfig::new(Credentials::from_env()?)
+    })?;
     // A dry run writes nothing, so it may run beside an apply.
     let _lock = if args.dry_run {
         None
     } else {
-        Some(StateLock::acquire(&global.state)?)
+        Some(StateLock::acquire(&global.state_path())?)
     };
     let mut store = open_existing(global)?;
     let attempts = selected(&store, &args.tasks)?;
@@ -122,27 +138,16 @@ pub fn run(global: &super::super::GlobalArgs, args: ReconcileArgs) -> Result<i32
     let findings = if suspects.is_empty() {
         Vec::new()
     } else {
-        let client = Client::new(ClientConfig {
-            endpoint: args.endpoint.clone(),
-            algorithm: args.sign_algorithm,
-            request_timeout: Duration::from_secs(args.request_timeout.max(1)),
-            ..ClientConfig::new(credentials)
-        })?;
         search(&client, suspects, strategy, &limits)?
     };
     if !args.dry_run {
         reconcile::settle(&mut store, &findings)?;
     }
-    match args.format {
-        ReportFormat::Human => print!(
-            "{}",
-            views::human::reconcile::render(&findings, strategy, args.dry_run)
-        ),
-        ReportFormat::Json => print!(
-            "{}",
-            views::json::reconcile::render(&findings, strategy, args.dry_run)
-        ),
-    }
+    let report = match args.format {
+        ReportFormat::Human => views::human::reconcile::render(&findings, strategy, args.dry_run),
+        ReportFormat::Json => views::json::reconcile::render(&findings, strategy, args.dry_run),
+    };
+    out!("{report}")?;
     Ok(EXIT_OK)
 }
 

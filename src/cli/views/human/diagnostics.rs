@@ -78,7 +78,7 @@ fn caret_padding(line: &str, column: usize) -> String {
         .collect()
 }
 
-fn summary_line(diagnostics: &[Diagnostic], files_checked: usize) -> String {
+pub fn summary_line(diagnostics: &[Diagnostic], files_checked: usize) -> String {
     let files = plural(files_checked, "file", "files");
     if diagnostics.is_empty() {
         return format!("{files} valid");
