@@ -91,3 +91,76 @@ fn line(finding: &Finding, dry_run: bool) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use campaignctl::reconcile::{Evidence, Suspect, Window};
+    use campaignctl::state::{Attempt, Status};
+
+    use super::*;
+
+    fn finding(evidence: Option<Evidence>) -> Finding {
+        Finding {
+            suspect: Suspect {
+                attempt: Attempt {
+                    id: 1,
+                    campaign: "c".into(),
+                    base_name: "t".into(),
+                    task_name: "t\u{1b}[2J".into(),
+                    settings: serde_json::Value::Null,
+                    status: Status::InDoubt,
+                    number_count: 2,
+                    req_id: None,
+                    code: None,
+                    message: None,
+                    forgotten: false,
+                    created_at: String::new(),
+                    updated_at: String::new(),
+                },
+                order_ids: vec!["A".into(), "B".into()],
+                window: Window { start: 0, end: 60 },
+            },
+            evidence,
+            queried: 0,
+        }
+    }
+
+    #[test]
+    fn the_provider_s_words_and_task_names_are_escaped() {
+        let evidence = Evidence {
+            api: "cdr/page",
+            req_id: Some("r\u{202e}1".into()),
+            order_id: "A".into(),
+            task_id: "T\u{7}".into(),
+            start_time: 0,
+            record: serde_json::Value::Null,
+        };
+        let text = render(&[finding(Some(evidence))], Strategy::Page, false);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text}"
+        );
+        assert!(!text.contains('\u{202e}'), "{text}");
+        assert!(
+            text.contains("1 settled as created, 0 still in doubt"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("state resolve"),
+            "nothing left to resolve: {text}"
+        );
+    }
+
+    #[test]
+    fn what_stays_in_doubt_comes_with_what_a_person_can_do() {
+        let text = render(&[finding(None)], Strategy::Page, true);
+        assert!(text.contains("IN DOUBT"), "{text}");
+        assert!(text.contains("no call record of its 2 orderIDs"), "{text}");
+        assert!(text.contains("state resolve"), "{text}");
+        assert!(text.contains("Dry run: state was not changed."), "{text}");
+        assert_eq!(
+            render(&[], Strategy::Page, false),
+            "No task is in doubt; nothing to reconcile.\n"
+        );
+    }
+}
