@@ -114,12 +114,12 @@ pub struct Window {
 }
 
 impl Window {
-    /// From just before the intent was recorded (the provider's clock may be behind ours) to
-    /// `search_hours` later, or now if that is sooner.
+    /// From just before the intent was recorded to `search_hours` later, or to just after now
+    /// if that is sooner: the provider's clock may be behind ours or ahead of it.
     pub fn after(sent_at: i64, now: i64, search_hours: u32) -> Window {
         Window {
             start: sent_at - CLOCK_SKEW_SECS,
-            end: now.min(sent_at + i64::from(search_hours) * 3600),
+            end: (now + CLOCK_SKEW_SECS).min(sent_at + i64::from(search_hours) * 3600),
         }
     }
 
@@ -501,7 +501,7 @@ mod tests {
                 end: SENT + 7200
             }
         );
-        assert_eq!(Window::after(SENT, SENT + 5, 2).end, SENT + 5);
+        assert_eq!(Window::after(SENT, SENT + 5, 2).end, SENT + 65);
     }
 
     #[test]
