@@ -523,3 +523,49 @@ fn the_sandbox_teaches_its_call_records_and_refuses_record_there() {
         refused.describe()
     );
 }
+
+#[test]
+fn progress_shows_on_a_terminal_and_never_in_the_report() {
+    let ws = Workspace::new();
+    let sandbox = SandboxProcess::start_with(ws.root(), &["--records-fault=*=delay:600"]);
+    ws.write(
+        "campaigns/live.campaign.yaml",
+        &campaign_starting("live", &[40], "immediate"),
+    );
+    apply_with(
+        &ws,
+        &sandbox,
+        "campaigns/live.campaign.yaml",
+        Some("drop+record"),
+    )
+    .expect_code(1);
+
+    let args = [
+        "state",
+        "reconcile",
+        "--format",
+        "json",
+        "--rate",
+        "0",
+        "--endpoint",
+        sandbox.url(),
+    ];
+    let mut command = crate::terminal::under_terminal(&ws, &args, ">report.json");
+    command
+        .env("NXCC_ACCESS_KEY", KEY)
+        .env("NXCC_ACCESS_SECRET", SECRET);
+    let output = command.output().expect("script runs");
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("cdr/page 1 of"),
+        "no progress on the terminal: {shown:?}"
+    );
+    let report: Value = serde_json::from_str(&ws.read("report.json")).expect("the report is JSON");
+    assert_eq!(names(&report["settled"]), ["live-task"], "{report:#}");
+
+    // Without a terminal, nothing but the report.
+    let piped = reconcile(&ws, &sandbox, &["--format", "json"]);
+    piped.expect_code(0);
+    assert!(piped.stderr.is_empty(), "{}", piped.describe());
+}

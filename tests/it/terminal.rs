@@ -22,7 +22,7 @@ fn workspace() -> Workspace {
 
 /// `campaignctl ARGS` under a pseudo-terminal: stdin, stdout and stderr are the terminal unless
 /// `shell_suffix` redirects them (it is appended to the command line, e.g. `2>err.txt`).
-fn under_terminal(ws: &Workspace, args: &[&str], shell_suffix: &str) -> Command {
+pub(crate) fn under_terminal(ws: &Workspace, args: &[&str], shell_suffix: &str) -> Command {
     let mut line = format!("'{}'", bin());
     for arg in args {
         line.push_str(&format!(" '{arg}'"));
