@@ -20,10 +20,10 @@ use campaignctl::diagnostic::escape;
 use campaignctl::expand::{DEFAULT_MAX_NUMBERS, Reading};
 use campaignctl::load::Root;
 use campaignctl::pipeline::{self, Expanded};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 pub use error::CliError;
 
-use campaignctl::error::{EXIT_ERROR, Error};
+use campaignctl::error::{EXIT_ERROR, EXIT_OK, Error};
 
 /// Outbound AI call campaigns as code: validate, plan and apply NXCC createandcall requests.
 ///
@@ -85,6 +85,18 @@ pub struct GlobalArgs {
     /// FILE` tries a saved plan.
     #[arg(long, global = true)]
     pub sandbox: bool,
+
+    /// When to colour human output: on a terminal (`auto`, which `NO_COLOR` turns off),
+    /// `always` or `never`.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 impl GlobalArgs {
@@ -141,6 +153,15 @@ pub enum Command {
     State(state::StateArgs),
     /// Run a local fake NXCC server that checks signatures and records tasks.
     Sandbox(sandbox::SandboxArgs),
+    /// Print a shell completion script, e.g. `campaignctl completions bash >
+    /// /etc/bash_completion.d/campaignctl`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `campaignctl man | man -l -`.
+    Man,
 }
 
 /// Parses `args`, runs the command and returns the process exit code.
@@ -168,6 +189,11 @@ where
 }
 
 fn dispatch(cli: Cli) -> Result<i32, CliError> {
+    anstream::ColorChoice::write_global(match cli.global.color {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    });
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Schema => schema::run(),
@@ -176,6 +202,20 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Apply(args) => apply::run(&cli.global, args),
         Command::State(args) => state::run(&cli.global, args),
         Command::Sandbox(args) => sandbox::run(&cli.global, args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "campaignctl", &mut script);
+            output::out!("{}", String::from_utf8_lossy(&script))?;
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(CliError::Stdout)?;
+            output::out!("{}", String::from_utf8_lossy(&page))?;
+            Ok(EXIT_OK)
+        }
     }
 }
 

@@ -266,3 +266,35 @@ fn ctrl_c_at_the_prompt_cancels_with_a_word() {
     let list = ws.run(&["state", "list", "--sandbox"]);
     assert!(!list.stdout.contains("created"), "{}", list.describe());
 }
+
+#[test]
+fn shell_completions_and_the_manual_page_are_generated() {
+    let ws = Workspace::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let run = ws.run(&["completions", shell]);
+        run.expect_code(0);
+        assert!(
+            run.stdout.contains("apply") && run.stdout.contains("--auto-approve"),
+            "{shell}"
+        );
+    }
+    let bash = ws.run(&["completions", "bash"]);
+    ws.write("completion.bash", &bash.stdout);
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(ws.path("completion.bash"))
+        .status()
+        .expect("bash");
+    assert!(
+        syntax.success(),
+        "the bash completion script does not parse"
+    );
+    let man = ws.run(&["man"]);
+    man.expect_code(0);
+    assert!(
+        man.stdout.contains(".TH campaignctl 1"),
+        "{}",
+        man.describe()
+    );
+    assert!(man.stdout.contains("validate"), "{}", man.describe());
+}

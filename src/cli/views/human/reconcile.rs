@@ -6,6 +6,7 @@ use campaignctl::diagnostic::escape;
 use campaignctl::reconcile::{Finding, Strategy, rfc3339};
 
 use super::plural;
+use super::style::paint_line;
 
 /// The whole report; every task name and every word of the provider is escaped.
 pub fn render(findings: &[Finding], strategy: Strategy, dry_run: bool) -> String {
@@ -23,7 +24,7 @@ pub fn render(findings: &[Finding], strategy: Strategy, dry_run: bool) -> String
         strategy.api()
     );
     for finding in findings {
-        let _ = writeln!(out, "{}", escape(&line(finding, dry_run)));
+        let _ = writeln!(out, "{}", paint_line(&escape(&line(finding, dry_run))));
     }
     let verb = if dry_run {
         "would be settled"
@@ -135,12 +136,16 @@ mod tests {
             start_time: 0,
             record: serde_json::Value::Null,
         };
-        let text = render(&[finding(Some(evidence))], Strategy::Page, false);
+        // The colours are stripped; what the provider said must remain, as escaped text.
+        let painted = render(&[finding(Some(evidence))], Strategy::Page, false);
+        let text = anstream::adapter::strip_str(&painted).to_string();
+        for raw in ["t\u{1b}[2J", "T\u{7}", "r\u{202e}1"] {
+            assert!(text.contains(&*escape(raw)), "{raw:?} not escaped: {text}");
+        }
         assert!(
-            !text.contains('\u{1b}') && !text.contains('\u{7}'),
-            "{text}"
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
         );
-        assert!(!text.contains('\u{202e}'), "{text}");
         assert!(
             text.contains("1 settled as created, 0 still in doubt"),
             "{text}"
