@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use campaignctl::error::{EXIT_OK, Error};
 use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm};
 use campaignctl::reconcile::{
-    self, Finding, Limits, Progress, QueryKind, Strategy, Suspect, distinct,
+    self, Finding, Limits, Progress, QueryKind, ReconcileError, Strategy, Suspect, distinct,
 };
 use campaignctl::state::{Attempt, StateLock, Store};
 
@@ -108,18 +108,9 @@ pub fn run(global: &super::super::GlobalArgs, args: ReconcileArgs) -> Result<i32
         )
         .into());
     }
-    let asked = args.query.map(|query| match query {
-        Query::Page => QueryKind::Page,
-        Query::OrderId => QueryKind::OrderId,
-    });
-    let strategy = Strategy::choose(asked, args.tenant_id)?;
+    let strategy = args.strategy()?;
     // Made first, so a bad endpoint or missing credentials are named before state is touched.
-    let client = Client::new(ClientConfig {
-        endpoint: args.endpoint.clone(),
-        algorithm: args.sign_algorithm,
-        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
-        ..ClientConfig::new(Credentials::from_env()?)
-    })?;
+    let client = args.client()?;
     // A dry run writes nothing, so it may run beside an apply.
     let _lock = if args.dry_run {
         None
@@ -128,12 +119,7 @@ pub fn run(global: &super::super::GlobalArgs, args: ReconcileArgs) -> Result<i32
     };
     let mut store = open_existing(global)?;
     let attempts = selected(&store, &args.tasks)?;
-    let limits = Limits {
-        search_hours: args.search_hours,
-        max_pages: args.max_pages,
-        per_task: args.per_task,
-        rate: args.rate,
-    };
+    let limits = args.limits();
     let suspects = Suspect::gather(&store, attempts, unix_now()?, limits.search_hours)?;
     let findings = if suspects.is_empty() {
         Vec::new()
@@ -149,6 +135,34 @@ pub fn run(global: &super::super::GlobalArgs, args: ReconcileArgs) -> Result<i32
     };
     out!("{report}")?;
     Ok(EXIT_OK)
+}
+
+impl ReconcileArgs {
+    fn strategy(&self) -> Result<Strategy, ReconcileError> {
+        let asked = self.query.map(|query| match query {
+            Query::Page => QueryKind::Page,
+            Query::OrderId => QueryKind::OrderId,
+        });
+        Strategy::choose(asked, self.tenant_id)
+    }
+
+    fn client(&self) -> Result<Client, CliError> {
+        Ok(Client::new(ClientConfig {
+            endpoint: self.endpoint.clone(),
+            algorithm: self.sign_algorithm,
+            request_timeout: Duration::from_secs(self.request_timeout.max(1)),
+            ..ClientConfig::new(Credentials::from_env()?)
+        })?)
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            search_hours: self.search_hours,
+            max_pages: self.max_pages,
+            per_task: self.per_task,
+            rate: self.rate,
+        }
+    }
 }
 
 /// The tasks named, each of which must be in doubt, or every task in doubt.
