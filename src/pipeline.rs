@@ -84,7 +84,7 @@ pub fn expand(paths: &[PathBuf], reading: &Reading<'_>) -> Expanded {
             Ok(campaign) => valid.push(campaign),
             Err(rejected) => {
                 diagnostics.extend(rejected.problems);
-                stand_ins.extend(rejected.stand_in);
+                stand_ins.extend(rejected.stand_in.map(|stand_in| *stand_in));
             }
         }
     }

@@ -20,7 +20,7 @@ use crate::model::Campaign;
 /// [`stand_in`]).
 pub struct Rejected {
     pub problems: Vec<Diagnostic>,
-    pub stand_in: Option<LoadedCampaign>,
+    pub stand_in: Option<Box<LoadedCampaign>>,
 }
 
 /// Checks one loaded file: schema, meaning (which compiles its templates), then the Rust types.
@@ -31,10 +31,12 @@ pub fn check(document: Document, root: &Root) -> Result<LoadedCampaign, Rejected
     if !problems.is_empty() {
         let stand_in = stand_in::stand_in(&document.value, &problems)
             .and_then(|value| serde_json::from_value(coerce::typed(&value)).ok())
-            .map(|campaign| LoadedCampaign {
-                document,
-                campaign,
-                templates,
+            .map(|campaign| {
+                Box::new(LoadedCampaign {
+                    document,
+                    campaign,
+                    templates,
+                })
             });
         return Err(Rejected { problems, stand_in });
     }
