@@ -5,6 +5,7 @@ mod apply;
 mod error;
 mod output;
 mod plan;
+mod provider;
 mod render;
 mod sandbox;
 mod schema;

@@ -4,15 +4,16 @@ use std::io::IsTerminal;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use campaignctl::error::{EXIT_OK, Error};
-use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm};
+use campaignctl::nxcc::{Client, Credentials};
 use campaignctl::reconcile::{
     self, Finding, Limits, Progress, QueryKind, ReconcileError, Strategy, Suspect, distinct,
 };
 use campaignctl::state::{Attempt, StateLock, Store};
 
 use super::super::CliError;
-use super::super::apply::{parse_rate, sign_algorithm};
+use super::super::apply::parse_rate;
 use super::super::output::out;
+use super::super::provider::ProviderArgs;
 use super::super::views;
 use super::{find, open_existing};
 
@@ -58,23 +59,8 @@ pub struct ReconcileArgs {
     #[arg(long, value_name = "N", default_value_t = reconcile::DEFAULT_RATE, value_parser = parse_rate)]
     pub rate: f64,
 
-    /// The NXCC gateway's base URL; the call-record paths are appended.
-    #[arg(
-        long,
-        env = "NXCC_ENDPOINT",
-        hide_env_values = true,
-        value_name = "URL",
-        default_value = campaignctl::nxcc::DEFAULT_ENDPOINT
-    )]
-    pub endpoint: String,
-
-    /// How requests are signed.
-    #[arg(long, value_name = "ALGORITHM", default_value = "md5", value_parser = sign_algorithm())]
-    pub sign_algorithm: SignAlgorithm,
-
-    /// Seconds to wait for each answer.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub request_timeout: u64,
+    #[command(flatten)]
+    pub provider: ProviderArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -147,12 +133,8 @@ impl ReconcileArgs {
     }
 
     fn client(&self) -> Result<Client, CliError> {
-        Ok(Client::new(ClientConfig {
-            endpoint: self.endpoint.clone(),
-            algorithm: self.sign_algorithm,
-            request_timeout: Duration::from_secs(self.request_timeout.max(1)),
-            ..ClientConfig::new(Credentials::from_env()?)
-        })?)
+        let endpoint = self.provider.endpoint.clone();
+        Ok(self.provider.client(endpoint, Credentials::from_env()?)?)
     }
 
     fn limits(&self) -> Limits {
