@@ -7,9 +7,11 @@
 //! renders results and maps errors to exit codes.
 
 pub mod apply;
+pub mod clock;
 pub mod diagnostic;
 pub mod error;
 pub mod expand;
+pub mod fsutil;
 pub mod load;
 pub mod model;
 pub mod nxcc;

@@ -10,7 +10,7 @@ use campaignctl::error::{EXIT_ERROR, EXIT_OK, Error};
 use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm};
 use campaignctl::plan::saved::SavedPlan;
 use campaignctl::sandbox::{Sandbox, SandboxConfig};
-use campaignctl::state::{StateLock, Store};
+use campaignctl::state::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
@@ -71,19 +71,18 @@ fn parse_parallelism(text: &str) -> Result<usize, String> {
 }
 
 pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
-    let state_path = if args.sandbox {
-        sandbox_state_path(&global.state)
+    let location = if args.sandbox {
+        global.location()?.sandbox()
     } else {
-        global.state.clone()
+        global.location()?
     };
     let credentials = if args.sandbox {
         Credentials::from_env().unwrap_or_else(|_| Credentials::new("demo", "demo"))
     } else {
         Credentials::from_env()?
     };
-    let _lock = StateLock::acquire(&state_path)?;
-    let mut store = Store::open(&state_path)?;
-    let settled = store.settle_interrupted()?;
+    let mut store = Store::open(&location)?;
+    let settled = store.prepare_apply()?;
     if settled > 0 {
         eprintln!(
             "warning: {settled} task(s) were interrupted while sending by an earlier run; they \
@@ -92,7 +91,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
     }
 
     let requests = match saved_plan_path(&args.paths) {
-        Some(path) => requests_from_saved_plan(path, &store)?,
+        Some(path) => requests_from_saved_plan(path, &mut store)?,
         None => {
             let desired = super::expand_paths(&args.paths)?;
             let plan = super::compute_plan(desired.campaigns, &mut store)?;
@@ -114,7 +113,13 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
         .enable_all()
         .build()
         .map_err(|err| Error::msg(format!("cannot start the async runtime: {err}")))?;
-    let reports = runtime.block_on(send(&args, credentials, &mut store, requests))?;
+    // The run is open from before the first request until every answer is recorded, so a
+    // state separated from its journal in between is recognised (see `state::sqlite`).
+    store.begin_run()?;
+    let reports = runtime.block_on(send(&args, credentials, &mut store, requests));
+    let ended = store.end_run();
+    let reports = reports?;
+    ended?;
     let summary = Summary::of(&reports);
     println!("{}", summary_line(&summary));
     Ok(if summary.is_success() {
@@ -124,11 +129,6 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
     })
 }
 
-/// The sandbox's own state file, beside the real one.
-fn sandbox_state_path(state: &Path) -> PathBuf {
-    state.with_file_name("sandbox.db")
-}
-
 fn saved_plan_path(paths: &[PathBuf]) -> Option<&Path> {
     match paths {
         [only] if super::plan::is_plan_file(only) => Some(only),
@@ -136,7 +136,7 @@ fn saved_plan_path(paths: &[PathBuf]) -> Option<&Path> {
     }
 }
 
-fn requests_from_saved_plan(path: &Path, store: &Store) -> Result<Vec<Request>, Error> {
+fn requests_from_saved_plan(path: &Path, store: &mut Store) -> Result<Vec<Request>, Error> {
     let saved = SavedPlan::read(path)?;
     saved.verify(&store.identity()?, &store.plan_key()?)?;
     println!(

@@ -44,15 +44,26 @@ pub struct Cli {
 /// Flags accepted before or after the subcommand.
 #[derive(Debug, clap::Args)]
 pub struct GlobalArgs {
-    /// The state file: what was already sent.
+    /// What was already sent: a SQLite file, or a PostgreSQL database shared by a team or CI
+    /// (`postgres://user@host/db`; the password from the URL, PGPASSWORD or ~/.pgpass).
     #[arg(
         long,
         global = true,
         env = "CAMPAIGNCTL_STATE",
-        value_name = "PATH",
+        value_name = "PATH|URL",
         default_value = ".campaignctl/state.db"
     )]
     pub state: PathBuf,
+
+    /// The workspace in a PostgreSQL state: one database holds many, each a state of its own.
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPAIGNCTL_WORKSPACE",
+        value_name = "NAME",
+        default_value = campaignctl::state::location::DEFAULT_WORKSPACE
+    )]
+    pub workspace: String,
 
     /// Show phone numbers in full in human output (masked by default).
     #[arg(long, global = true)]

@@ -34,7 +34,7 @@ pub struct PlanArgs {
 pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, Error> {
     let desired = super::expand_paths(&args.paths)?;
     let inputs = desired.inputs.clone();
-    let mut store = Store::open(&global.state)?;
+    let mut store = Store::open(&global.location()?)?;
     let plan = super::compute_plan(desired.campaigns, &mut store)?;
     if let Some(out) = &args.out {
         SavedPlan::new(&plan, &inputs, &store.plan_key()?)?.write(out)?;

@@ -111,7 +111,7 @@ impl SavedPlan {
         let mut saved = SavedPlan {
             format_version: FORMAT_VERSION,
             kind: KIND.to_owned(),
-            created_at: crate::state::now(),
+            created_at: crate::clock::now(),
             state: plan.state.clone(),
             inputs,
             requests,
@@ -135,7 +135,7 @@ impl SavedPlan {
     /// Writes the plan to `path`, readable by its owner only (it holds phone numbers).
     pub fn write(&self, path: &Path) -> Result<(), Error> {
         let text = serde_json::to_string_pretty(self).map_err(|err| Error::msg(err.to_string()))?;
-        crate::state::write_private(path, text.as_bytes())
+        crate::fsutil::write_private(path, text.as_bytes())
     }
 
     /// Reads a plan file, checking only its form; see [`SavedPlan::verify`].

@@ -651,7 +651,7 @@ impl StateRows {
             .collect::<Result<Vec<_>, _>>()
             .expect("attempt rows");
         let mut numbers = conn
-            .prepare("SELECT campaign, order_id, attempt_id, phone FROM numbers")
+            .prepare("SELECT campaign, order_id, attempt_id, CAST(phone AS TEXT) FROM numbers")
             .expect("numbers table");
         let numbers = numbers
             .query_map([], |row| {
