@@ -111,13 +111,20 @@ impl StateLock {
     }
 }
 
-/// What a held lock file says about its holder.
+/// What a held lock file says about its holder. The holder writes it just after taking the
+/// lock, so an empty file is read again a few times before giving up on a name.
 fn holder_of(file: &mut File) -> String {
-    let mut text = String::new();
-    let _ = file.read_to_string(&mut text);
-    serde_json::from_str::<LockInfo>(&text)
-        .map(|info| info.describe())
-        .unwrap_or_else(|_| "another process".to_owned())
+    for _ in 0..10 {
+        let mut text = String::new();
+        let read = file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| file.read_to_string(&mut text));
+        if let Ok(Ok(info)) = read.map(|_| serde_json::from_str::<LockInfo>(&text)) {
+            return info.describe();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    "another process".to_owned()
 }
 
 impl Drop for StateLock {

@@ -537,6 +537,27 @@ impl Store {
     }
 }
 
+/// The journal event of an update.
+fn update_event(update: &Update) -> &'static str {
+    match update {
+        Update::Outcome { .. } => "outcome",
+        Update::Forget { .. } => "forget",
+    }
+}
+
+/// The statement that marks interrupted attempts in doubt (the caller adds its WHERE).
+const SETTLE: &str = "UPDATE attempts SET status = 'in-doubt', message = \
+    'interrupted while sending (the process stopped before the answer was recorded)', \
+    updated_at = $1";
+
+/// The message for a state written by a newer campaignctl.
+fn newer(location: &str, format: i64, supported: i64) -> Error {
+    Error::msg(format!(
+        "{location} was written by a newer campaignctl (state format {format}; this one reads up \
+         to {supported}); upgrade campaignctl, the state was left untouched"
+    ))
+}
+
 /// The message of a state that no longer matches what was recorded.
 fn damaged(location: &str, what: &str) -> Error {
     Error::msg(format!(

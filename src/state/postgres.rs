@@ -249,7 +249,7 @@ impl PgBackend {
         })?;
         match prepared {
             Prepared::Ready => Ok(()),
-            Prepared::Newer(format) => Err(super::sqlite::newer(
+            Prepared::Newer(format) => Err(super::newer(
                 &format!("the PostgreSQL state {}", self.url),
                 i64::from(format),
                 i64::from(FORMAT_VERSION),
@@ -572,7 +572,7 @@ impl Backend for PgBackend {
         let update = update.clone();
         let now = crate::clock::now();
         self.call(move |client| {
-            let event = super::sqlite::update_event(&update);
+            let event = super::update_event(&update);
             write(client, &workspace, event, |tx, _| match &update {
                 Update::Outcome {
                     attempt_id,
@@ -624,7 +624,7 @@ impl Backend for PgBackend {
                 let changed = tx.execute(
                     &format!(
                         "{} WHERE workspace = $2 AND status = 'sending'",
-                        super::sqlite::SETTLE.replace("attempts", "campaignctl.attempts")
+                        super::SETTLE.replace("attempts", "campaignctl.attempts")
                     ),
                     &[&now, &workspace],
                 )?;

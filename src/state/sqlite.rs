@@ -129,7 +129,7 @@ impl SqliteBackend {
             }
         };
         if format > FORMAT_VERSION {
-            return Err(newer(
+            return Err(super::newer(
                 &self.shown.display().to_string(),
                 format,
                 FORMAT_VERSION,
@@ -431,7 +431,7 @@ impl Backend for SqliteBackend {
 
     fn update(&mut self, update: &Update) -> Result<(), Error> {
         let now = crate::clock::now();
-        let written = self.write(update_event(update), |tx| match update {
+        let written = self.write(super::update_event(update), |tx| match update {
             Update::Outcome {
                 attempt_id,
                 outcome,
@@ -472,7 +472,10 @@ impl Backend for SqliteBackend {
     fn settle_interrupted(&mut self) -> Result<usize, Error> {
         let now = crate::clock::now();
         let settled = self.transaction(TransactionBehavior::Immediate, |tx| {
-            let changed = tx.execute(&format!("{SETTLE} WHERE status = 'sending'"), [now])?;
+            let changed = tx.execute(
+                &format!("{} WHERE status = 'sending'", super::SETTLE),
+                [now],
+            )?;
             // No version bump: `sending` and `in-doubt` block the same numbers and names, so no
             // plan changes, and a plan saved after a crash must still apply.
             if changed > 0 {
@@ -631,19 +634,6 @@ impl Backend for SqliteBackend {
     }
 }
 
-/// The journal event of an update.
-pub(crate) fn update_event(update: &Update) -> &'static str {
-    match update {
-        Update::Outcome { .. } => "outcome",
-        Update::Forget { .. } => "forget",
-    }
-}
-
-/// The statement that marks interrupted attempts in doubt (the caller adds its WHERE).
-pub(crate) const SETTLE: &str = "UPDATE attempts SET status = 'in-doubt', message = \
-    'interrupted while sending (the process stopped before the answer was recorded)', \
-    updated_at = $1";
-
 /// What an existing SQLite file is.
 enum Kind {
     Ours(i64),
@@ -680,14 +670,6 @@ fn format_of(conn: &Connection) -> rusqlite::Result<i64> {
         })
         .optional()?;
     Ok(text.and_then(|t| t.parse().ok()).unwrap_or(0))
-}
-
-/// The message for a state written by a newer campaignctl.
-pub(crate) fn newer(location: &str, format: i64, supported: i64) -> Error {
-    Error::msg(format!(
-        "{location} was written by a newer campaignctl (state format {format}; this one reads up \
-         to {supported}); upgrade campaignctl, the state was left untouched"
-    ))
 }
 
 /// The path to open: symlinks resolved, so every name of a file is one state. A path that does

@@ -664,11 +664,16 @@ fn kill_campaign_of(task_name: &str) -> String {
 
 #[test]
 fn sigkill_at_random_points_never_sends_an_order_id_twice_nor_loses_a_task() {
+    sigkill_at_random_points(&Workspace::new());
+}
+
+/// Kills applies at random points until enough kills landed, completes the work, and checks
+/// that no orderID was accepted twice and no task was lost; run against each state backend.
+pub fn sigkill_at_random_points(ws: &Workspace) {
     let seed = seed("CAMPAIGNCTL_KILL_SEED");
     eprintln!("kill test seed {seed} (replay with CAMPAIGNCTL_KILL_SEED={seed})");
     let mut rng = Rng::new(seed);
 
-    let ws = Workspace::new();
     for t in 0..KILL_TASKS {
         let numbers: Vec<u32> = (0..KILL_NUMBERS_PER_TASK)
             .map(|k| t * KILL_NUMBERS_PER_TASK + k)
@@ -770,8 +775,9 @@ fn sigkill_at_random_points_never_sends_an_order_id_twice_nor_loses_a_task() {
     let rows = ws.state_rows();
     let context = format!("seed {seed}, {kills} kills, {batch} batches, {runs} runs");
 
-    // 1. No orderID went out twice in a campaign.
+    // 1. No orderID, and no number, went out twice in a campaign.
     assert_no_order_id_twice(&tasks, kill_campaign_of);
+    assert_no_number_twice(&tasks, kill_campaign_of);
 
     // 2. Every task the sandbox accepted is in state, as created or in doubt, with exactly the
     //    numbers it carried.
