@@ -427,3 +427,29 @@ fn a_run_stopped_before_its_journal_began_is_cleared_while_its_wal_is_there() {
     let err = open(&path).unwrap_err().to_string();
     assert!(err.contains("never finished"), "{err}");
 }
+
+#[test]
+fn a_damaged_page_fails_the_check_before_an_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let mut store = open(&path).unwrap();
+    let numbers: Vec<u32> = (0..300).collect();
+    store.record_intent("c", "t", &body("t", &numbers)).unwrap();
+    drop(store);
+    let (root, page_size): (i64, i64) = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_schema \
+             WHERE name = 'numbers_by_attempt'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    // An invalid b-tree page type: the kind of damage a flipped bit in a page header does.
+    bytes[usize::try_from((root - 1) * page_size).unwrap()] = 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    let mut store = open(&path).unwrap();
+    let err = store.prepare_apply().unwrap_err().to_string();
+    assert!(err.contains("damaged") && err.contains("quick_check"), "{err}");
+}
