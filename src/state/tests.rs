@@ -451,5 +451,8 @@ fn a_damaged_page_fails_the_check_before_an_apply() {
     std::fs::write(&path, bytes).unwrap();
     let mut store = open(&path).unwrap();
     let err = store.prepare_apply().unwrap_err().to_string();
-    assert!(err.contains("damaged") && err.contains("quick_check"), "{err}");
+    assert!(
+        err.contains("damaged") && err.contains("quick_check"),
+        "{err}"
+    );
 }

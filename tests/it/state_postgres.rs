@@ -272,3 +272,21 @@ fn a_connection_lost_mid_apply_leaves_the_request_in_doubt_and_never_resends_it(
     let rows = ws.state_rows();
     assert_eq!(rows.live("cut", "cut-a").status, "in-doubt");
 }
+
+#[test]
+fn tls_is_used_when_the_server_offers_it() {
+    let Some(server) = state_server::server() else {
+        return;
+    };
+    let ws = Workspace::new();
+    write_campaign(&ws, "tls", 900);
+    let url = format!("{}?sslmode=require", server.fresh_database());
+    let run = run_at(&ws, &url, &["plan", "campaigns"]);
+    if server.tls {
+        // Encrypted, against a self-signed certificate, as libpq's `require` does.
+        run.expect_code(0);
+    } else {
+        run.expect_code(1);
+        assert!(run.stderr.contains("cannot connect"), "{}", run.describe());
+    }
+}

@@ -19,6 +19,9 @@ pub const PASSWORD: &str = "Pg-Test-Password-4Kx8";
 
 pub struct PgServer {
     pub port: u16,
+    /// Whether the server takes TLS connections (with Debian's self-signed "snakeoil"
+    /// certificate, when it is installed).
+    pub tls: bool,
     _dir: PathBuf,
 }
 
@@ -119,6 +122,19 @@ fn start() -> Result<PgServer, String> {
     let data = dir.join("data");
     let password_file = dir.join("password");
     std::fs::write(&password_file, PASSWORD).map_err(|err| err.to_string())?;
+    // A self-signed certificate, like most PostgreSQL servers have, when one is at hand.
+    let tls = ["ssl-cert-snakeoil.pem", "ssl-cert-snakeoil.key"]
+        .iter()
+        .zip(["/etc/ssl/certs", "/etc/ssl/private"])
+        .all(|(name, folder)| {
+            let copy = dir.join(name);
+            std::fs::copy(Path::new(folder).join(name), &copy).is_ok()
+                && std::fs::set_permissions(
+                    &copy,
+                    std::os::unix::fs::PermissionsExt::from_mode(0o600),
+                )
+                .is_ok()
+        });
     if is_root() {
         let status = Command::new("chown")
             .args(["-R", "postgres:postgres"])
@@ -151,8 +167,17 @@ fn start() -> Result<PgServer, String> {
     let port = free_port();
     let options = format!(
         "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} \
-         -c fsync=off -c max_connections=200",
-        dir.display()
+         -c fsync=off -c max_connections=200 {}",
+        dir.display(),
+        if tls {
+            format!(
+                "-c ssl=on -c ssl_cert_file={0}/ssl-cert-snakeoil.pem \
+                 -c ssl_key_file={0}/ssl-cert-snakeoil.key",
+                dir.display()
+            )
+        } else {
+            String::new()
+        }
     );
     let log = dir.join("server.log");
     let started = as_server_user(&bin.join("pg_ctl"))
@@ -172,7 +197,11 @@ fn start() -> Result<PgServer, String> {
         ));
     }
     watch(&bin, &data, &dir);
-    let server = PgServer { port, _dir: dir };
+    let server = PgServer {
+        port,
+        tls,
+        _dir: dir,
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     while postgres::Client::connect(&server.url("postgres"), postgres::NoTls).is_err() {
         if Instant::now() > deadline {
@@ -180,6 +209,10 @@ fn start() -> Result<PgServer, String> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    eprintln!(
+        "PostgreSQL test server on 127.0.0.1:{port} (TLS {})",
+        if tls { "on" } else { "off" }
+    );
     Ok(server)
 }
 
