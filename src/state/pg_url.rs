@@ -37,7 +37,7 @@ impl PgUrl {
             Error::msg(format!(
                 "invalid PostgreSQL URL {}: {}",
                 mask_url(url),
-                mask_in(&err.to_string(), url_password(url).as_deref())
+                mask_in(&with_causes(&err), url_password(url).as_deref())
             ))
         })?;
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -95,6 +95,18 @@ impl PgUrl {
     pub(crate) fn mask(&self, text: &str) -> String {
         mask_in(text, self.password.as_deref())
     }
+}
+
+/// An error's text followed by its causes: the driver's top line alone says little.
+pub(crate) fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn host_of(config: &postgres::Config) -> String {

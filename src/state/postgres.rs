@@ -120,8 +120,14 @@ impl PgBackend {
             .spawn(move || {
                 let mut config = config;
                 config.application_name(&purpose);
-                let client =
-                    tls().and_then(|tls| config.connect(tls).map_err(|err| describe(&err)));
+                // Commits must be durable before a request leaves, whatever the server's default.
+                let client = tls().and_then(|tls| {
+                    let mut client = config.connect(tls).map_err(|err| describe(&err))?;
+                    client
+                        .batch_execute("SET synchronous_commit TO on")
+                        .map_err(|err| describe(&err))?;
+                    Ok(client)
+                });
                 let mut client = match client {
                     Ok(client) => {
                         let _ = ready.send(Ok(()));
@@ -205,8 +211,6 @@ impl PgBackend {
         let now = crate::clock::now();
         let prepared = self.call(move |client| {
             transaction(client, |tx| {
-                // Commits must be durable before a request leaves, whatever the server's default.
-                tx.batch_execute("SET LOCAL synchronous_commit TO on")?;
                 tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
                 let exists: bool = tx
                     .query_one("SELECT to_regclass('campaignctl.format') IS NOT NULL", &[])?
@@ -362,14 +366,7 @@ fn describe(err: &postgres::Error) -> String {
     if let Some(db) = err.as_db_error() {
         return format!("{}: {}", db.severity(), db.message());
     }
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    super::pg_url::with_causes(err)
 }
 
 /// Runs `f` in one transaction: committed when it returns `Ok`, rolled back otherwise.
