@@ -1311,7 +1311,11 @@ fn provider_rejections_show_code_and_message_per_task() {
 
 #[test]
 fn state_resolve_decides_tasks_in_doubt() {
-    let ws = Workspace::new();
+    state_resolve_decides(&Workspace::new());
+}
+
+/// Tasks in doubt block their numbers until resolved, each way; run against each backend.
+pub fn state_resolve_decides(ws: &Workspace) {
     ws.write("campaigns/data/a.csv", &csv_of(&[700, 701]));
     ws.write("campaigns/data/b.csv", &csv_of(&[702, 703]));
     ws.write(

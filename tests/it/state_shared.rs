@@ -261,3 +261,73 @@ fn state_migrate_round_trip_keeps_every_plan_identical() {
         StateRows::read_postgres(&url, "moved").numbers
     );
 }
+
+#[test]
+fn state_resolve_decides_tasks_in_doubt_with_postgres_state() {
+    let Some(ws) = postgres_workspace("doubt") else {
+        return;
+    };
+    crate::apply::state_resolve_decides(&ws);
+}
+
+/// An orphan is shown, forgotten (hidden from plans) and its numbers stay sent.
+fn forget_keeps_numbers_sent(ws: &Workspace) {
+    ws.write(
+        "campaigns/gone.campaign.yaml",
+        &inline_campaign("gone", "gone-task", &[720, 721]),
+    );
+    let sandbox = SandboxProcess::start(ws.root(), &[]);
+    ws.apply(&sandbox, &["campaigns"]).expect_code(0);
+    let show = ws.run(&["state", "show", "gone/gone-task"]);
+    show.expect_code(0);
+    assert!(
+        show.stdout.contains("status:     created"),
+        "{}",
+        show.describe()
+    );
+    assert!(
+        !show.stdout.contains(&uk_digits(720)),
+        "masked\n{}",
+        show.describe()
+    );
+    let shown = ws.run(&["state", "show", "gone/gone-task", "--show-numbers"]);
+    assert!(
+        shown.stdout.contains(&format!("+{}", uk_digits(720))),
+        "{}",
+        shown.describe()
+    );
+
+    // The task leaves the files: orphaned, then forgotten.
+    ws.write(
+        "campaigns/gone.campaign.yaml",
+        &inline_campaign("gone", "other-task", &[722]),
+    );
+    let plan = ws.plan_json(&["campaigns"]);
+    assert_eq!(plan["summary"]["orphaned"], 1, "{plan:#}");
+    ws.run(&["state", "forget", "gone/gone-task"])
+        .expect_code(0);
+    let plan = ws.plan_json(&["campaigns"]);
+    assert_eq!(plan["summary"]["orphaned"], 0, "{plan:#}");
+    assert!(ws.run(&["state", "list"]).stdout.contains("forgotten"));
+
+    // Its numbers stay sent, even in another task of the campaign.
+    ws.write(
+        "campaigns/gone.campaign.yaml",
+        &inline_campaign("gone", "other-task", &[720, 721, 722]),
+    );
+    let plan = ws.plan_json(&["campaigns"]);
+    assert_eq!(plan["summary"]["numbers"], 1, "{plan:#}");
+}
+
+#[test]
+fn state_show_and_forget_with_sqlite_state() {
+    forget_keeps_numbers_sent(&Workspace::new());
+}
+
+#[test]
+fn state_show_and_forget_with_postgres_state() {
+    let Some(ws) = postgres_workspace("forget") else {
+        return;
+    };
+    forget_keeps_numbers_sent(&ws);
+}
