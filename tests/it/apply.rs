@@ -1022,8 +1022,12 @@ fn a_saved_plan_is_sent_exactly_as_reviewed_and_only_once() {
 
 #[test]
 fn a_stale_saved_plan_is_refused() {
-    let ws = Workspace::new();
-    two_campaigns(&ws);
+    a_stale_saved_plan_is_refused_on(&Workspace::new());
+}
+
+/// A saved plan is refused once an input or the state changed; run against each backend.
+pub fn a_stale_saved_plan_is_refused_on(ws: &Workspace) {
+    two_campaigns(ws);
     let sandbox = SandboxProcess::start(ws.root(), &[]);
 
     // An input changed after the plan was made.

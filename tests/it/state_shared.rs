@@ -331,3 +331,36 @@ fn state_show_and_forget_with_postgres_state() {
     };
     forget_keeps_numbers_sent(&ws);
 }
+
+#[test]
+fn a_stale_saved_plan_is_refused_with_postgres_state() {
+    let Some(ws) = postgres_workspace("stale") else {
+        return;
+    };
+    crate::apply::a_stale_saved_plan_is_refused_on(&ws);
+}
+
+#[test]
+fn a_plan_saved_against_one_workspace_is_refused_by_another() {
+    let Some(one) = postgres_workspace("one") else {
+        return;
+    };
+    one.write(
+        "campaigns/w.campaign.yaml",
+        &inline_campaign("w", "w-task", &[730]),
+    );
+    one.run(&["plan", "campaigns", "--out", "w.plan"])
+        .expect_code(0);
+    let sandbox = SandboxProcess::start(one.root(), &[]);
+    let two = Workspace::on_postgres(&one.state_arg().to_string_lossy(), "two");
+    let mut command = two.apply_command(sandbox.url(), &["w.plan"]);
+    command.current_dir(one.root());
+    let refused = run(command);
+    refused.expect_code(1);
+    assert!(
+        refused.stderr.contains("different state"),
+        "{}",
+        refused.describe()
+    );
+    assert!(sandbox.requests().is_empty());
+}
