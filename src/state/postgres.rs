@@ -64,6 +64,7 @@ CREATE TABLE campaignctl.attempts (
 );
 CREATE UNIQUE INDEX live_task_names
     ON campaignctl.attempts (workspace, campaign, task_name) WHERE status <> 'rejected';
+CREATE INDEX attempts_by_campaign ON campaignctl.attempts (workspace, campaign);
 CREATE TABLE campaignctl.numbers (
     workspace TEXT NOT NULL,
     campaign TEXT NOT NULL,

@@ -51,6 +51,7 @@ CREATE TABLE attempts (
 ) STRICT;
 CREATE UNIQUE INDEX live_task_names
     ON attempts (campaign, task_name) WHERE status != 'rejected';
+CREATE INDEX attempts_by_campaign ON attempts (campaign);
 CREATE TABLE journal (
     seq INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -181,6 +182,7 @@ impl SqliteBackend {
             }
             tx.execute_batch(&format!(
                 "ALTER TABLE attempts ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
+                 CREATE INDEX attempts_by_campaign ON attempts (campaign);
                  ALTER TABLE numbers RENAME TO numbers_format_1;
                  DROP INDEX IF EXISTS numbers_by_attempt;
                  {NUMBERS}
