@@ -65,17 +65,29 @@ impl StateLock {
             .truncate(false)
             .open(&path)
             .map_err(|err| Error::io(&path, err))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let holder = holder_of(&mut file);
-                return Err(Error::msg(format!(
-                    "the state {} is locked by {holder}: another apply is running; wait for it \
-                     to finish (the lock is released automatically when that process ends)",
-                    state.display()
-                )));
+        // A holder that wrote no name yet is just starting, or just leaving: look again, and
+        // take the lock if it left.
+        let mut holder = None;
+        for _ in 0..10 {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    holder = holder_of(&mut file);
+                    if holder.is_some() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(TryLockError::Error(err)) => return Err(Error::io(&path, err)),
             }
-            Err(TryLockError::Error(err)) => return Err(Error::io(&path, err)),
+        }
+        if holder.is_some() || file.try_lock().is_err() {
+            return Err(Error::msg(format!(
+                "the state {} is locked by {}: another apply is running; wait for it to finish \
+                 (the lock is released automatically when that process ends)",
+                state.display(),
+                holder.unwrap_or_else(|| "another process".to_owned())
+            )));
         }
         let info = LockInfo::of_this_process();
         let text = serde_json::to_string(&info).unwrap_or_default();
@@ -105,26 +117,12 @@ impl StateLock {
                 let _ = file.unlock();
                 Ok(None)
             }
-            Err(TryLockError::WouldBlock) => Ok(Some(holder_of(&mut file))),
+            Err(TryLockError::WouldBlock) => Ok(Some(
+                holder_of(&mut file).unwrap_or_else(|| "another process".to_owned()),
+            )),
             Err(TryLockError::Error(err)) => Err(Error::io(&path, err)),
         }
     }
-}
-
-/// What a held lock file says about its holder. The holder writes it just after taking the
-/// lock, so an empty file is read again a few times before giving up on a name.
-fn holder_of(file: &mut File) -> String {
-    for _ in 0..10 {
-        let mut text = String::new();
-        let read = file
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| file.read_to_string(&mut text));
-        if let Ok(Ok(info)) = read.map(|_| serde_json::from_str::<LockInfo>(&text)) {
-            return info.describe();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    "another process".to_owned()
 }
 
 impl Drop for StateLock {
@@ -132,6 +130,17 @@ impl Drop for StateLock {
         let _ = self.file.set_len(0);
         let _ = self.file.unlock();
     }
+}
+
+/// What a held lock file says about its holder, if it says anything yet.
+fn holder_of(file: &mut File) -> Option<String> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text))
+        .ok()?;
+    serde_json::from_str::<LockInfo>(&text)
+        .ok()
+        .map(|info| info.describe())
 }
 
 fn hostname() -> String {

@@ -697,23 +697,29 @@ impl Backend for PgBackend {
             return Ok(());
         }
         let key = self.lock_key();
-        let taken = self.call(move |client| {
-            Ok(client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])?
-                .get::<_, bool>(0))
-        })?;
-        if !taken {
-            let holder = self
-                .lock_holder()?
-                .unwrap_or_else(|| "another process".to_owned());
-            return Err(Error::msg(format!(
-                "the state {} is locked by {holder}: another apply is running; wait for it to \
-                 finish (the lock is released automatically when that process ends)",
-                self.url
-            )));
+        let mut holder = None;
+        // A holder that is gone by the time it is looked up freed the lock: try again.
+        for _ in 0..3 {
+            let taken = self.call(move |client| {
+                Ok(client
+                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key])?
+                    .get::<_, bool>(0))
+            })?;
+            if taken {
+                self.locked = true;
+                return Ok(());
+            }
+            holder = self.lock_holder()?;
+            if holder.is_some() {
+                break;
+            }
         }
-        self.locked = true;
-        Ok(())
+        Err(Error::msg(format!(
+            "the state {} is locked by {}: another apply is running; wait for it to finish (the \
+             lock is released automatically when that process ends)",
+            self.url,
+            holder.unwrap_or_else(|| "another process".to_owned())
+        )))
     }
 
     fn lock_holder(&mut self) -> Result<Option<String>, Error> {

@@ -82,6 +82,8 @@ pub struct SqliteBackend {
     /// The file's resolved path: what is opened and locked.
     resolved: PathBuf,
     lock: Option<StateLock>,
+    /// Whether the WAL was beside the file before this process opened it (opening creates one).
+    wal_present: bool,
 }
 
 impl SqliteBackend {
@@ -104,8 +106,9 @@ impl SqliteBackend {
             shown: path.to_owned(),
             resolved,
             lock: None,
+            wal_present,
         };
-        backend.initialize(wal_present)?;
+        backend.initialize()?;
         Ok(backend)
     }
 
@@ -113,7 +116,7 @@ impl SqliteBackend {
         sql_error(&self.shown, err)
     }
 
-    fn initialize(&mut self, wal_present: bool) -> Result<(), Error> {
+    fn initialize(&mut self) -> Result<(), Error> {
         self.conn
             .busy_timeout(Duration::from_secs(5))
             .map_err(|err| self.error(err))?;
@@ -146,7 +149,7 @@ impl SqliteBackend {
         if format < FORMAT_VERSION {
             self.upgrade()?;
         }
-        self.refuse_lost_journal(wal_present)
+        self.refuse_lost_journal(false)
     }
 
     /// Upgrades a format-1 file in one transaction: numbers become integers under a unique key
@@ -182,7 +185,7 @@ impl SqliteBackend {
             }
             tx.execute_batch(&format!(
                 "ALTER TABLE attempts ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
-                 CREATE INDEX attempts_by_campaign ON attempts (campaign);
+                 CREATE INDEX IF NOT EXISTS attempts_by_campaign ON attempts (campaign);
                  ALTER TABLE numbers RENAME TO numbers_format_1;
                  DROP INDEX IF EXISTS numbers_by_attempt;
                  {NUMBERS}
@@ -222,8 +225,9 @@ impl SqliteBackend {
         }
     }
 
-    /// Refuses a file whose last apply began sending but whose journal of that run is gone.
-    fn refuse_lost_journal(&mut self, wal_present: bool) -> Result<(), Error> {
+    /// The run marker when it has no journal record: the run began sending and either never
+    /// got to its first record, or its WAL (holding that record and all it sent) is gone.
+    fn open_run(&self) -> Result<Option<String>, Error> {
         let get = |key: &str| -> rusqlite::Result<Option<String>> {
             self.conn
                 .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
@@ -231,32 +235,49 @@ impl SqliteBackend {
                 })
                 .optional()
         };
-        let run = get("run").map_err(|err| self.error(err))?;
-        let Some(run) = run else {
-            return Ok(());
+        let Some(run) = get("run").map_err(|err| self.error(err))? else {
+            return Ok(None);
         };
         let journal = get("run_journal").map_err(|err| self.error(err))?;
         let marker = serde_json::from_str::<RunMarker>(&run).ok();
         let run_id = marker.as_ref().map_or(run.as_str(), |m| m.run.as_str());
         if journal.as_deref() == Some(run_id) {
-            return Ok(());
+            return Ok(None);
         }
-        if wal_present {
-            // With its WAL beside it, the file is whole: that run was stopped between its marker
-            // and its journal's first record, before anything of it was recorded or sent, or it
-            // is running and just there. Unless it is running, the marker is cleared, so the WAL
-            // going away later does not make the file look separated from it.
-            if let Ok(_lock) = StateLock::acquire(&self.resolved) {
-                self.set_meta("run", None).map_err(|err| self.error(err))?;
+        Ok(Some(marker.map_or_else(
+            || "an earlier apply".to_owned(),
+            |m| m.holder.describe(),
+        )))
+    }
+
+    /// Refuses a file whose last apply began sending but whose journal of that run is gone.
+    /// Needs the apply lock (held by the caller, or taken here for a moment): without it, an
+    /// apply running right now between its marker and its journal's first record looks the
+    /// same, and is left alone.
+    fn refuse_lost_journal(&mut self, held: bool) -> Result<(), Error> {
+        let Some(holder) = self.open_run()? else {
+            return Ok(());
+        };
+        let _lock = if held {
+            None
+        } else {
+            match StateLock::acquire(&self.resolved) {
+                Ok(lock) => Some(lock),
+                Err(_) => return Ok(()),
             }
-            return Ok(());
+        };
+        if self.wal_present {
+            // With its WAL beside it the file is whole: that run was stopped between its
+            // marker and its journal's first record, before anything of it was recorded or
+            // sent. The marker is cleared, so the WAL going away later does not make the file
+            // look separated from it.
+            return self.set_meta("run", None).map_err(|err| self.error(err));
         }
-        let holder = marker.map_or_else(|| "an earlier apply".to_owned(), |m| m.holder.describe());
         let shown = self.shown.display();
         Err(Error::msg(format!(
-            "the state file {shown} is incomplete: the apply started by {holder} never finished, and \
-             the journal that recorded what it sent ({shown}-wal) is not with this file (it was \
-             copied, cached or restored without its -wal file after that apply was killed). \
+            "the state file {shown} is incomplete: the apply started by {holder} never finished, \
+             and the journal that recorded what it sent ({shown}-wal) is not with this file (it \
+             was copied, cached or restored without its -wal file after that apply was killed). \
              Tasks that apply sent may be missing, so nothing was sent. Recover by putting the \
              {shown}-wal file from the machine that ran that apply beside this file (always copy \
              a state file together with its -wal, or keep state in PostgreSQL); if it is lost, \
@@ -501,6 +522,8 @@ impl Backend for SqliteBackend {
                     &self.shown.display().to_string(),
                 ))
             })?);
+            // Checked again under the lock: at open another process may have held it.
+            self.refuse_lost_journal(true)?;
         }
         Ok(())
     }

@@ -456,3 +456,24 @@ fn a_damaged_page_fails_the_check_before_an_apply() {
         "{err}"
     );
 }
+
+#[test]
+fn a_run_marker_is_judged_only_under_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    drop(open(&path).unwrap());
+    let marker = r#"{"run":"R","holder":{"pid":1,"host":"h","since":"s"}}"#;
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute("INSERT INTO meta VALUES ('run', ?1)", [marker])
+        .unwrap();
+    drop(raw);
+    // While another process holds the lock, the marker may be a live apply's, between its
+    // first two commits: not refused.
+    let held = StateLock::acquire(&std::fs::canonicalize(&path).unwrap()).unwrap();
+    let mut store = open(&path).unwrap();
+    assert!(store.lock().unwrap_err().to_string().contains("locked"));
+    drop(held);
+    // Under its own lock the store sees that no apply is running: the journal is gone.
+    let err = store.lock().unwrap_err().to_string();
+    assert!(err.contains("never finished"), "{err}");
+}
