@@ -117,9 +117,12 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
     // state separated from its journal in between is recognised (see `state::sqlite`).
     store.begin_run()?;
     let reports = runtime.block_on(send(&args, credentials, &mut store, requests));
-    let ended = store.end_run();
+    if let Err(err) = store.end_run() {
+        // Everything sent is recorded; only closing the run failed, which the next apply
+        // handles. The outcome of this one stands.
+        eprintln!("warning: {err}");
+    }
     let reports = reports?;
-    ended?;
     let summary = Summary::of(&reports);
     println!("{}", summary_line(&summary));
     Ok(if summary.is_success() {

@@ -26,7 +26,6 @@ pub struct LockInfo {
 #[derive(Debug)]
 pub struct StateLock {
     file: File,
-    path: PathBuf,
 }
 
 impl LockInfo {
@@ -97,11 +96,7 @@ impl StateLock {
             .and_then(|_| file.write_all(text.as_bytes()))
             .and_then(|()| file.flush());
         written.map_err(|err| Error::io(&path, err))?;
-        Ok(StateLock { file, path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(StateLock { file })
     }
 
     /// Who holds the lock of `state` now, without taking it.

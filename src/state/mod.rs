@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 pub use location::Location;
-pub use lock::{LockInfo, StateLock};
+pub use lock::LockInfo;
 
 use crate::error::Error;
 use crate::nxcc::{CallItem, CreateAndCall};

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::lock::StateLock;
 use super::*;
 
 fn body(name: &str, numbers: &[u32]) -> CreateAndCall {
