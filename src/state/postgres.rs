@@ -27,6 +27,9 @@ use crate::error::Error;
 /// The schema format this build writes; it refuses databases of a newer one.
 pub const FORMAT_VERSION: i32 = 1;
 
+/// How long taking the apply lock waits for its holder before naming it and giving up.
+const LOCK_WAIT_MS: u32 = 2000;
+
 /// Serializes schema creation and upgrades between processes (an advisory transaction lock).
 const SCHEMA_LOCK: i64 = 0x4343_5354_0000_0001;
 
@@ -697,28 +700,29 @@ impl Backend for PgBackend {
             return Ok(());
         }
         let key = self.lock_key();
-        let mut holder = None;
-        // A holder that is gone by the time it is looked up freed the lock: try again.
-        for _ in 0..3 {
-            let taken = self.call(move |client| {
-                Ok(client
-                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key])?
-                    .get::<_, bool>(0))
-            })?;
-            if taken {
-                self.locked = true;
-                return Ok(());
-            }
-            holder = self.lock_holder()?;
-            if holder.is_some() {
-                break;
-            }
+        // Waits a moment rather than failing at once: the server frees a killed holder's lock
+        // only once it has seen that connection close, a few milliseconds after the kill.
+        let taken = self.call(move |client| {
+            client.batch_execute(&format!("SET lock_timeout = '{LOCK_WAIT_MS}ms'"))?;
+            let taken = match client.execute("SELECT pg_advisory_lock($1)", &[&key]) {
+                Ok(_) => true,
+                Err(err) if err.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => false,
+                Err(err) => return Err(err),
+            };
+            client.batch_execute("SET lock_timeout = 0")?;
+            Ok(taken)
+        })?;
+        if taken {
+            self.locked = true;
+            return Ok(());
         }
+        let holder = self
+            .lock_holder()?
+            .unwrap_or_else(|| "another process".to_owned());
         Err(Error::msg(format!(
-            "the state {} is locked by {}: another apply is running; wait for it to finish (the \
-             lock is released automatically when that process ends)",
-            self.url,
-            holder.unwrap_or_else(|| "another process".to_owned())
+            "the state {} is locked by {holder}: another apply is running; wait for it to finish \
+             (the lock is released automatically when that process ends)",
+            self.url
         )))
     }
 
