@@ -51,7 +51,8 @@ pub struct ApplyArgs {
     pub request_timeout: u64,
 
     /// Apply to a local sandbox started for this run, with its own state file
-    /// (`sandbox.db` beside the state file), so trying the tool never marks real work as done.
+    /// (`sandbox.db` beside the state file; `.campaignctl/sandbox.db` for a PostgreSQL state),
+    /// so trying the tool never marks real work as done.
     #[arg(long)]
     pub sandbox: bool,
 }

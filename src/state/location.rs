@@ -73,6 +73,18 @@ mod tests {
     }
 
     #[test]
+    fn the_sandbox_state_is_always_a_local_file_of_its_own() {
+        let file = Location::parse(Path::new("s/state.db"), DEFAULT_WORKSPACE).unwrap();
+        let pg = Location::parse(Path::new("postgres://u@h/db"), DEFAULT_WORKSPACE).unwrap();
+        for (location, expected) in [(file, "s/sandbox.db"), (pg, ".campaignctl/sandbox.db")] {
+            match location.sandbox() {
+                Location::Sqlite(path) => assert_eq!(path, Path::new(expected)),
+                Location::Postgres(_) => panic!("the sandbox never uses a shared state"),
+            }
+        }
+    }
+
+    #[test]
     fn a_workspace_needs_postgres() {
         let err = Location::parse(Path::new("s.db"), "team").unwrap_err();
         assert!(err.to_string().contains("PostgreSQL"), "{err}");
