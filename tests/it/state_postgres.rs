@@ -212,6 +212,24 @@ fn the_password_may_come_from_pgpassword_or_pgpass() {
         .env("PGPASSWORD", PASSWORD);
     run(command).expect_code(0);
 
+    // Everything from libpq's environment, as `pg_virtualenv` or a CI service sets it.
+    let mut command = campaignctl(ws.root());
+    command
+        .args([
+            "plan",
+            "campaigns",
+            "--state",
+            "postgres://",
+            "--workspace",
+            "bare",
+        ])
+        .env("PGHOST", "127.0.0.1")
+        .env("PGPORT", server.port.to_string())
+        .env("PGUSER", USER)
+        .env("PGDATABASE", "postgres")
+        .env("PGPASSWORD", PASSWORD);
+    run(command).expect_code(0);
+
     let pgpass = ws.path("pgpass");
     std::fs::write(&pgpass, format!("127.0.0.1:*:postgres:{USER}:{PASSWORD}\n")).expect("pgpass");
     std::fs::set_permissions(&pgpass, std::os::unix::fs::PermissionsExt::from_mode(0o600))

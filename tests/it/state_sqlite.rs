@@ -235,3 +235,33 @@ fn a_state_of_format_1_is_upgraded_and_keeps_blocking_its_numbers() {
         .expect("format");
     assert_eq!(format, "2");
 }
+
+#[test]
+fn processes_creating_one_new_state_at_once_all_succeed() {
+    let ws = Workspace::new();
+    write_traps(&ws);
+    for round in 0..10 {
+        let _ = std::fs::remove_dir_all(ws.path("state"));
+        let plans: Vec<_> = (0..3)
+            .map(|_| {
+                let command = ws.command(&["plan", "--json", "campaigns"]);
+                std::thread::spawn(move || run(command))
+            })
+            .collect();
+        for plan in plans {
+            let plan = plan.join().expect("plan thread");
+            plan.expect_code(0);
+            assert_eq!(plan.json()["summary"]["create"], 3, "round {round}");
+        }
+        let names: Vec<_> = std::fs::read_dir(ws.path("state"))
+            .expect("state folder")
+            .map(|entry| entry.expect("entry").file_name())
+            .collect();
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.to_string_lossy().contains("new-state")),
+            "no temporary file is left behind: {names:?}"
+        );
+    }
+}
