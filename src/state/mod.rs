@@ -177,6 +177,11 @@ pub struct CampaignState {
 impl CampaignState {
     /// Whether `item` was sent in this campaign, by its orderID or by its number.
     pub fn is_sent(&self, item: &CallItem) -> bool {
+        // A first plan of a million numbers asks a million times of an empty state: answer
+        // without hashing anything.
+        if self.sent_numbers.is_empty() && self.sent_order_ids.is_empty() {
+            return false;
+        }
         self.sent_order_ids.contains(&item.order_id)
             || phone_key(&item.user_phone).is_some_and(|phone| self.sent_numbers.contains(&phone))
     }
