@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::error::Error;
 use crate::nxcc::{Client, CreateAndCall, Outcome};
-use crate::plan::saved::SavedRequest;
+use crate::plan::saved::{SavedPlanError, SavedRequest};
 use crate::plan::{Action, Plan};
 use crate::state::{Recorded, Status, Store};
 
@@ -31,20 +30,16 @@ pub struct Request {
 impl Request {
     /// The requests of a freshly computed plan, in plan order. Takes the plan so that each
     /// body (perhaps a million numbers) moves into its request instead of being copied.
-    pub fn from_plan(plan: Plan) -> Result<Vec<Request>, Error> {
+    pub fn from_plan(plan: Plan) -> Vec<Request> {
         plan.changes
             .into_iter()
             .filter(|c| c.action == Action::Create)
             .filter_map(|change| {
                 let body = change.body?;
-                Some((change.campaign, change.base_name, body))
-            })
-            .map(|(campaign, base_name, body)| {
-                Ok(Request {
-                    campaign,
-                    base_name,
-                    body_text: serde_json::to_string(&body)
-                        .map_err(|err| Error::msg(err.to_string()))?,
+                Some(Request {
+                    campaign: change.campaign,
+                    base_name: change.base_name,
+                    body_text: body.to_json(),
                     body,
                 })
             })
@@ -52,7 +47,7 @@ impl Request {
     }
 
     /// A request of a saved plan: its body text is sent exactly as saved.
-    pub fn from_saved(saved: &SavedRequest) -> Result<Request, Error> {
+    pub fn from_saved(saved: &SavedRequest) -> Result<Request, SavedPlanError> {
         Ok(Request {
             campaign: saved.campaign.clone(),
             base_name: saved.base_name.clone(),

@@ -21,9 +21,25 @@ pub enum Error {
         files_checked: usize,
     },
 
-    /// The command line itself is wrong (clap renders these).
-    #[error("{0}")]
-    Usage(String),
+    /// The paths given hold no campaign file.
+    #[error(
+        "no campaign files found under {}: campaign files are named *.campaign.yaml or \
+         *.campaign.yml",
+        paths.join(", ")
+    )]
+    NoCampaignFiles { paths: Vec<String> },
+
+    /// The provider's configuration: credentials, endpoint, client settings.
+    #[error(transparent)]
+    Provider(#[from] crate::nxcc::ConfigError),
+
+    /// A saved plan that cannot be applied.
+    #[error(transparent)]
+    SavedPlan(#[from] crate::plan::saved::SavedPlanError),
+
+    /// The local sandbox server could not start.
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
 
     /// A file could not be read or written.
     #[error("{path}: {source}")]

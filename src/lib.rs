@@ -1,6 +1,6 @@
 //! campaignctl: outbound AI call campaigns as code.
 //!
-//! The pipeline, one module per phase:
+//! The pipeline, one module per phase, run by one driver ([`pipeline`]):
 //! [`load`] → [`validate`] → [`expand`] → [`plan`] → [`apply`], with the provider in [`nxcc`],
 //! what was sent in [`state`], and a local fake provider in [`sandbox`].
 //! The library never prints and knows no command line; the binary (`src/main.rs`, `src/cli/`)
@@ -16,6 +16,7 @@ pub mod load;
 pub mod model;
 pub mod nxcc;
 pub mod phone;
+pub mod pipeline;
 pub mod plan;
 pub mod sandbox;
 pub mod state;

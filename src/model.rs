@@ -9,6 +9,11 @@ use indexmap::IndexMap;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
+/// The schema's `$id`: a name, not a location, so that no editor tries to download it and a
+/// copy of the file keeps its identity. Bump the version when a valid file could stop being
+/// valid.
+pub const SCHEMA_ID: &str = "urn:campaignctl:campaign-file:1";
+
 /// A campaign: one or more createandcall tasks and the numbers they dial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +23,8 @@ pub struct Campaign {
     /// Every number is dialed at most once per campaign, so renaming a campaign starts it afresh.
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"), length(min = 1, max = 64))]
     #[schemars(example = &"spring-renewal")]
+    #[schemars(extend("patternErrorMessage" = "A campaign name is lowercase letters, digits and \
+        dashes, starting with a letter or digit, e.g. spring-renewal."))]
     pub name: String,
 
     /// What this campaign is for, for the people reading plans.
@@ -27,13 +34,13 @@ pub struct Campaign {
     /// Values for templates: each key is a name usable as `{{ key }}` in the task's strings,
     /// source paths and `other` templates.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    #[schemars(extend("propertyNames" = {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}))]
+    #[schemars(extend("propertyNames" = template_name()))]
     pub vars: IndexMap<String, serde_json::Value>,
 
     /// One task per combination of these values: each key is a template name, each value the
     /// list it ranges over. A key may not also be in `vars`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    #[schemars(extend("propertyNames" = {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}))]
+    #[schemars(extend("propertyNames" = template_name()))]
     pub matrix: IndexMap<String, MatrixValues>,
 
     /// The createandcall fields, with the provider's names. Strings may be templates.
@@ -47,6 +54,15 @@ pub struct Campaign {
     /// They are removed from every task of the campaign.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<NumberSource>,
+}
+
+/// The schema of a `vars` or `matrix` key: a name that templates can use as `{{ name }}`.
+fn template_name() -> serde_json::Value {
+    serde_json::json!({
+        "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
+        "patternErrorMessage": "A template name is letters, digits and _, not starting with a \
+            digit, so that templates can use it as {{ name }}."
+    })
 }
 
 /// The values one matrix key ranges over.
@@ -80,7 +96,8 @@ pub struct TaskSpec {
     #[schemars(length(min = 1), example = &"Default Strategy")]
     pub strategy_name: String,
 
-    /// How calls are dispatched to agents.
+    /// How calls are dispatched to agents: `none`, `ratio` or `predictive`, or the API's code
+    /// 0, 1 or 2.
     pub dispatch_type: DispatchType,
 
     /// The agent group number, e.g. `NX09445G000025` (a template).
@@ -104,6 +121,20 @@ pub struct TaskSpec {
     pub startup_type: Option<StartupType>,
 }
 
+impl TaskSpec {
+    /// The keys of the task whose strings are templates; the others are numbers and enums.
+    pub const TEMPLATE_KEYS: [&'static str; 5] = [
+        "taskName",
+        "taskDesc",
+        "country",
+        "strategyName",
+        "agentGroupNo",
+    ];
+}
+
+/// The two lists of number sources, by the key that holds them in a campaign file.
+pub const SOURCE_LISTS: [&str; 2] = ["numbers", "exclude"];
+
 /// A source of phone numbers: exactly one of `phones`, `csv` or `file`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
@@ -114,6 +145,9 @@ pub enum NumberSource {
 }
 
 impl NumberSource {
+    /// The keys of a source whose strings are templates (a path, and the pass-through value).
+    pub const TEMPLATE_KEYS: [&'static str; 3] = ["csv", "file", "other"];
+
     /// The key that tells the forms apart, as written in the file.
     pub const DISCRIMINATORS: [&'static str; 3] = ["phones", "csv", "file"];
 }
@@ -122,9 +156,9 @@ impl NumberSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhonesSource {
-    /// Phone numbers in any common format: `+852 3575 7581`, `85235757581`, `(020) 7946 0018`.
+    /// Phone numbers in any common format: `+44 7700 900100`, `447700900101`, `(020) 7946 0018`.
     /// Numbers without a country code use the task's `country`.
-    #[schemars(length(min = 1), example = ["+852 3575 7581", "85235757582"])]
+    #[schemars(length(min = 1), example = ["+44 7700 900100", "07700 900101"])]
     pub phones: Vec<PhoneLiteral>,
 
     /// The pass-through value sent with each of these numbers (a template).
@@ -201,7 +235,7 @@ impl JsonSchema for PhoneLiteral {
             "description": "A phone number; quote it to keep a leading `+` or `0`.",
             "type": ["string", "integer"],
             "minimum": 0,
-            "examples": ["+852 3575 7581"]
+            "examples": ["+44 7700 900100"]
         })
     }
 }
@@ -210,8 +244,10 @@ impl JsonSchema for PhoneLiteral {
 pub trait ApiEnum: Sized + Copy + 'static {
     /// The names, indexed by the API's integer.
     const NAMES: &'static [&'static str];
+    /// What each name means, indexed like [`Self::NAMES`]; editors show it beside each value
+    /// they offer.
+    const MEANINGS: &'static [&'static str];
     const SCHEMA_NAME: &'static str;
-    const DESCRIPTION: &'static str;
 
     fn from_code(code: u8) -> Self;
 
@@ -232,9 +268,12 @@ pub enum DispatchType {
 
 impl ApiEnum for DispatchType {
     const NAMES: &'static [&'static str] = &["none", "ratio", "predictive"];
+    const MEANINGS: &'static [&'static str] = &[
+        "no dispatch mode",
+        "ratio (proportional) outbound dialing",
+        "predictive outbound dialing",
+    ];
     const SCHEMA_NAME: &'static str = "DispatchType";
-    const DESCRIPTION: &'static str = "How calls are dispatched: `none` (0), `ratio` \
-        (1, proportional outbound) or `predictive` (2).";
 
     fn from_code(code: u8) -> Self {
         match code {
@@ -260,9 +299,13 @@ pub enum StartupType {
 
 impl ApiEnum for StartupType {
     const NAMES: &'static [&'static str] = &["none", "manual", "scheduled", "immediate"];
+    const MEANINGS: &'static [&'static str] = &[
+        "no start mode",
+        "started by hand",
+        "started at a scheduled time",
+        "starts dialing as soon as it is created",
+    ];
     const SCHEMA_NAME: &'static str = "StartupType";
-    const DESCRIPTION: &'static str = "How the task starts once created: `none` (0), `manual` \
-        (1), `scheduled` (2) or `immediate` (3).";
 
     fn from_code(code: u8) -> Self {
         match code {
@@ -309,13 +352,24 @@ macro_rules! api_enum_impls {
 api_enum_impls!(DispatchType);
 api_enum_impls!(StartupType);
 
+/// The names and then the codes, each with its own description for editors to show beside it
+/// (Markdown, and plain text for editors without Markdown). No `type`: the enum says it all, and
+/// with a `type` as well, `validate` would report a value of the wrong type twice. The price: the
+/// YAML language server leaves keys without a `type` out of the skeleton it inserts for a whole
+/// `task:`, and flags them as missing until they are typed (where completion does help).
 fn api_enum_schema<T: ApiEnum>() -> Schema {
-    let names = T::NAMES.iter().map(|name| serde_json::json!(name));
-    let codes = (0..T::NAMES.len()).map(|code| serde_json::json!(code));
+    let names = T::NAMES.iter().map(|name| serde_json::Value::from(*name));
+    let codes = (0..T::NAMES.len()).map(serde_json::Value::from);
     let values: Vec<serde_json::Value> = names.chain(codes).collect();
+    let meanings = || T::NAMES.iter().zip(T::MEANINGS).enumerate();
+    let by_name = meanings().map(|(code, (_, meaning))| format!("{meaning} (API code `{code}`)"));
+    let by_code = meanings().map(|(_, (name, meaning))| format!("API code of `{name}`: {meaning}"));
+    let markdown: Vec<String> = by_name.chain(by_code).collect();
+    let plain: Vec<String> = markdown.iter().map(|text| text.replace('`', "")).collect();
     json_schema!({
-        "description": T::DESCRIPTION,
         "enum": values,
+        "markdownEnumDescriptions": markdown,
+        "enumDescriptions": plain,
     })
 }
 
@@ -373,7 +427,97 @@ pub fn expected_values<T: ApiEnum>() -> String {
 pub fn campaign_schema() -> Schema {
     let settings = schemars::generate::SchemaSettings::draft07()
         .with_transform(schemars::transform::RecursiveTransform(unwrap_description));
-    settings.into_generator().into_root_schema_for::<Campaign>()
+    let generated = settings.into_generator().into_root_schema_for::<Campaign>();
+    let serde_json::Value::Object(mut root) = generated.to_value() else {
+        unreachable!("a struct's schema is an object")
+    };
+    inline_described_refs(&mut root);
+    // `$id` right after `$schema`, where a reader of the file looks for what it is.
+    let mut identified = serde_json::Map::new();
+    identified.extend(root.remove_entry("$schema"));
+    identified.insert("$id".to_owned(), SCHEMA_ID.into());
+    identified.extend(root);
+    Schema::from(identified)
+}
+
+/// Draft-07 ignores the siblings of a `$ref`, so schemars gives a field with a description of
+/// its own `{"description": .., "allOf": [{"$ref": ..}]}`. Editors complete a key from its
+/// property schema without following that `allOf`: the YAML language server finds no type there
+/// and inserts a bare `task` or `dispatchType` without `: `. Copies each such definition into the
+/// place that uses it, under the place's own description, and drops the definitions that are no
+/// longer used.
+fn inline_described_refs(root: &mut serde_json::Map<String, serde_json::Value>) {
+    let Some(serde_json::Value::Object(definitions)) = root.get("definitions").cloned() else {
+        return;
+    };
+    for value in root.values_mut() {
+        inline_in(value, &definitions, &mut Vec::new());
+    }
+    loop {
+        let text = serde_json::Value::Object(root.clone()).to_string();
+        let Some(serde_json::Value::Object(definitions)) = root.get_mut("definitions") else {
+            return;
+        };
+        let before = definitions.len();
+        definitions.retain(|name, _| text.contains(&format!("\"#/definitions/{name}\"")));
+        if definitions.len() == before {
+            return;
+        }
+    }
+}
+
+/// [`inline_described_refs`] below `node`; `inlining` holds the definitions being copied, so a
+/// definition that contains itself stays a `$ref`.
+fn inline_in(
+    node: &mut serde_json::Value,
+    definitions: &serde_json::Map<String, serde_json::Value>,
+    inlining: &mut Vec<String>,
+) {
+    match node {
+        serde_json::Value::Object(object) => {
+            let target = described_ref(object)
+                .filter(|name| !inlining.contains(name))
+                .and_then(|name| Some((definitions.get(&name)?.as_object()?, name)));
+            let copied = target.is_some();
+            if let Some((definition, name)) = target {
+                object.remove("allOf");
+                for (key, value) in definition {
+                    object.entry(key).or_insert_with(|| value.clone());
+                }
+                inlining.push(name);
+            }
+            for child in object.values_mut() {
+                inline_in(child, definitions, inlining);
+            }
+            if copied {
+                inlining.pop();
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                inline_in(item, definitions, inlining);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The definition named by `{"allOf": [{"$ref": "#/definitions/NAME"}]}`, the only shape of
+/// `allOf` schemars writes.
+fn described_ref(object: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let [only] = object.get("allOf")?.as_array()?.as_slice() else {
+        return None;
+    };
+    let reference = only
+        .as_object()
+        .filter(|only| only.len() == 1)?
+        .get("$ref")?;
+    Some(
+        reference
+            .as_str()?
+            .strip_prefix("#/definitions/")?
+            .to_owned(),
+    )
 }
 
 /// Doc comments are wrapped at 100 columns; editors show descriptions as flowing text, where
@@ -432,7 +576,85 @@ mod tests {
     fn schema_is_draft07_and_lists_enum_values() {
         let schema = serde_json::to_value(campaign_schema()).unwrap();
         assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+        assert_eq!(schema["$id"], SCHEMA_ID);
         let text = schema.to_string();
         assert!(text.contains("\"predictive\""));
+    }
+
+    /// Every mapping in the generated schema, however deep.
+    fn mappings(node: &serde_json::Value) -> Vec<&serde_json::Map<String, serde_json::Value>> {
+        let mut found = Vec::new();
+        let mut pending = vec![node];
+        while let Some(node) = pending.pop() {
+            match node {
+                serde_json::Value::Object(object) => {
+                    found.push(object);
+                    pending.extend(object.values());
+                }
+                serde_json::Value::Array(items) => pending.extend(items),
+                _ => {}
+            }
+        }
+        found
+    }
+
+    /// Editors pick what to insert after a completed key from the key's own schema (a
+    /// `$ref` is followed): a `type`, an `enum`, an `anyOf`, `properties` or `items`. Anything
+    /// else (an `allOf`, a `oneOf`) makes them insert the bare key, without `: `.
+    #[test]
+    fn every_key_says_what_it_holds() {
+        let schema = serde_json::to_value(campaign_schema()).unwrap();
+        let keys: Vec<(&String, &serde_json::Value)> = mappings(&schema)
+            .into_iter()
+            .filter_map(|mapping| mapping.get("properties")?.as_object())
+            .flatten()
+            .collect();
+        assert!(keys.len() > 20, "{keys:?}");
+        for (key, property) in keys {
+            let target = match property["$ref"].as_str() {
+                Some(reference) => schema.pointer(&reference[1..]).unwrap(),
+                None => property,
+            };
+            let says = ["type", "enum", "anyOf", "properties", "items"]
+                .iter()
+                .any(|keyword| target.get(keyword).is_some());
+            assert!(says, "`{key}` does not say what it holds: {property}");
+        }
+        // A key's own description, not its type's, is what a hover on the key explains.
+        assert_eq!(
+            schema["properties"]["task"]["description"],
+            "The createandcall fields, with the provider's names. Strings may be templates."
+        );
+    }
+
+    #[test]
+    fn every_enum_value_has_its_own_description() {
+        let schema = serde_json::to_value(campaign_schema()).unwrap();
+        let enums: Vec<_> = mappings(&schema)
+            .into_iter()
+            .filter(|mapping| mapping.contains_key("enum"))
+            .collect();
+        assert!(enums.len() >= 2, "dispatchType and startupType at least");
+        for mapping in enums {
+            let values = mapping["enum"].as_array().unwrap();
+            for keyword in ["markdownEnumDescriptions", "enumDescriptions"] {
+                let descriptions: Vec<&str> = mapping
+                    .get(keyword)
+                    .and_then(serde_json::Value::as_array)
+                    .unwrap_or_else(|| panic!("no {keyword} for {values:?}"))
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .collect();
+                let mut distinct = descriptions.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                assert_eq!(distinct.len(), values.len(), "{keyword}: {descriptions:?}");
+                assert_eq!(
+                    descriptions.len(),
+                    values.len(),
+                    "{keyword}: {descriptions:?}"
+                );
+            }
+        }
     }
 }

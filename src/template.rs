@@ -24,13 +24,6 @@ pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
-/// A template that does not parse, with the byte offset of the problem in its text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
-    pub offset: usize,
-    pub message: String,
-}
-
 /// The environment every campaign template runs in: strict undefined, fuel and recursion
 /// limits, no escaping, and no loader (so no `include` or `import` can read a file).
 pub fn environment() -> Environment<'static> {
@@ -49,21 +42,9 @@ pub fn environment() -> Environment<'static> {
     env
 }
 
-/// Parses `source` without rendering it.
-pub fn check_syntax(source: &str) -> Result<(), SyntaxError> {
-    let env = environment();
-    match env.template_from_str(source) {
-        Ok(_) => Ok(()),
-        Err(err) => Err(SyntaxError {
-            offset: error_offset(&err, source),
-            message: err.detail().unwrap_or("invalid template").to_owned(),
-        }),
-    }
-}
-
 /// The byte offset in `source` a minijinja error points at: its range when known, else the
 /// start of its line.
-pub fn error_offset(err: &minijinja::Error, source: &str) -> usize {
+fn error_offset(err: &minijinja::Error, source: &str) -> usize {
     if let Some(range) = err.range() {
         return range.start.min(source.len());
     }
@@ -349,9 +330,14 @@ mod tests {
 
     #[test]
     fn syntax_errors_carry_offsets() {
-        assert!(check_syntax("renewal-{{ quarter }}").is_ok());
-        let err = check_syntax("abc {{ x ").unwrap_err();
+        let mut templates = Templates::default();
+        assert!(templates.add("/a", "renewal-{{ quarter }}").is_ok());
+        let err = templates.add("/b", "abc {{ x ").unwrap_err();
         assert!(err.offset >= 4, "{err:?}");
+        assert!(
+            err.message.starts_with("template syntax error: "),
+            "{err:?}"
+        );
         assert!(!is_template("plain"));
     }
 

@@ -1,16 +1,22 @@
 //! `campaignctl apply`: send a plan, every number at most once.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::collections::BTreeSet;
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use campaignctl::apply::{self, Observer, Options, Request, Summary, TaskOutcome, TaskReport};
-use campaignctl::error::{EXIT_ERROR, EXIT_OK, Error};
-use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm};
+use campaignctl::apply::{self, Observer, Options, Request, Summary, TaskReport};
+use campaignctl::error::{EXIT_ERROR, EXIT_OK};
+use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm, create_and_call_url};
+use campaignctl::pipeline;
 use campaignctl::plan::saved::SavedPlan;
 use campaignctl::sandbox::{Sandbox, SandboxConfig};
 use campaignctl::state::Store;
+
+use super::CliError;
+use super::output::{note, out, outln};
+use super::views;
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
@@ -28,6 +34,7 @@ pub struct ApplyArgs {
     #[arg(
         long,
         env = "NXCC_ENDPOINT",
+        hide_env_values = true,
         value_name = "URL",
         default_value = campaignctl::nxcc::DEFAULT_ENDPOINT
     )]
@@ -42,19 +49,13 @@ pub struct ApplyArgs {
           value_parser = parse_parallelism)]
     pub parallelism: usize,
 
-    /// Requests started per second at most (0: no limit).
-    #[arg(long, value_name = "N", default_value_t = apply::DEFAULT_RATE)]
+    /// Requests started per second at most, from 0.01 to 10000 (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = apply::DEFAULT_RATE, value_parser = parse_rate)]
     pub rate: f64,
 
     /// Seconds to wait for the provider's answer before the task is held in doubt.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub request_timeout: u64,
-
-    /// Apply to a local sandbox started for this run, with its own state file
-    /// (`sandbox.db` beside the state file; `.campaignctl/sandbox.db` for a PostgreSQL state),
-    /// so trying the tool never marks real work as done.
-    #[arg(long)]
-    pub sandbox: bool,
 }
 
 /// `md5` or `sha256`, listed in `--help` and in the error for anything else.
@@ -64,6 +65,15 @@ fn sign_algorithm() -> impl clap::builder::TypedValueParser<Value = SignAlgorith
         .map(|name| SignAlgorithm::from_header_value(&name).unwrap_or_default())
 }
 
+/// A rate a pacer can keep: 0 for none, else finite and between 0.01 and 10000 per second.
+/// (`-5` and `NaN` used to mean no limit, and `1e10` made the pacer panic.)
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate == 0.0 || (0.01..=10_000.0).contains(&rate) => Ok(rate),
+        _ => Err("expected requests per second from 0.01 to 10000, or 0 for no limit".to_owned()),
+    }
+}
+
 fn parse_parallelism(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n @ 1..=256) => Ok(n),
@@ -71,62 +81,84 @@ fn parse_parallelism(text: &str) -> Result<usize, String> {
     }
 }
 
-pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, Error> {
-    let location = if args.sandbox {
-        global.location()?.sandbox()
-    } else {
-        global.location()?
-    };
-    let credentials = if args.sandbox {
+pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError> {
+    let location = global.location()?;
+    let credentials = if global.sandbox {
         Credentials::from_env().unwrap_or_else(|_| Credentials::new("demo", "demo"))
     } else {
         Credentials::from_env()?
     };
+    // Where the requests go is checked before anything is planned, locked or asked.
+    let target = if global.sandbox {
+        "a local sandbox started for this run".to_owned()
+    } else {
+        create_and_call_url(&args.endpoint)?.to_string()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
     let mut store = Store::open(&location)?;
     let settled = store.prepare_apply()?;
     if settled > 0 {
-        eprintln!(
+        note!(
             "warning: {settled} task(s) were interrupted while sending by an earlier run; they \
              are held in doubt (see `campaignctl state list`)"
         );
     }
 
+    // The campaigns this apply is about: tasks of theirs in doubt afterwards fail it.
+    let mut concerned = BTreeSet::new();
     let requests = match saved_plan_path(&args.paths) {
-        Some(path) => requests_from_saved_plan(path, &mut store)?,
+        Some(path) => {
+            let requests = requests_from_saved_plan(path, &mut store)?;
+            concerned.extend(requests.iter().map(|r| r.campaign.clone()));
+            requests
+        }
         None => {
-            let desired = super::expand_paths(&args.paths)?;
-            let plan = super::compute_plan(desired.campaigns, &mut store)?;
-            print!("{}", super::plan::render_human(&plan, global.show_numbers));
-            if !plan.has_changes() {
-                println!("\nNothing to send.");
-                return Ok(EXIT_OK);
+            let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
+            concerned.extend(campaigns.iter().map(|c| c.name.clone()));
+            let plan = pipeline::plan(campaigns, &mut store)?;
+            out!("{}", views::human::plan::render(&plan, global.show_numbers))?;
+            if plan.has_changes() {
+                confirm(&runtime, &plan, &target, args.auto_approve)?;
             }
-            confirm(&plan, args.auto_approve)?;
-            Request::from_plan(plan)?
+            Request::from_plan(plan)
         }
     };
-    if requests.is_empty() {
-        println!("Nothing to send.");
-        return Ok(EXIT_OK);
+    let summary = if requests.is_empty() {
+        outln!("\nNothing to send.")?;
+        Summary::default()
+    } else {
+        // The run is open from before the first request until every answer is recorded, so a
+        // state separated from its journal in between is recognised (see `state::sqlite`).
+        store.begin_run()?;
+        let reports = runtime.block_on(send(global, &args, credentials, &mut store, requests));
+        if let Err(err) = store.end_run() {
+            // Everything sent is recorded; only closing the run failed, which the next apply
+            // handles. The outcome of this one stands.
+            note!("warning: {err}");
+        }
+        let reports = reports?;
+        let summary = Summary::of(&reports);
+        outln!("{}", views::human::apply::summary_line(&summary))?;
+        summary
+    };
+    // A CI job must not stay green while numbers are held: whatever this run did, tasks of its
+    // campaigns left in doubt (by it or an earlier run) need a person.
+    let in_doubt = store
+        .attempts()?
+        .iter()
+        .filter(|attempt| attempt.status.is_in_doubt() && concerned.contains(&attempt.campaign))
+        .count();
+    if in_doubt > 0 {
+        note!(
+            "error: {in_doubt} task(s) of these campaigns are in doubt; their numbers are held \
+             until a person decides with `campaignctl state resolve CAMPAIGN/TASK \
+             --created|--not-created` (see `campaignctl state list`)"
+        );
     }
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| Error::msg(format!("cannot start the async runtime: {err}")))?;
-    // The run is open from before the first request until every answer is recorded, so a
-    // state separated from its journal in between is recognised (see `state::sqlite`).
-    store.begin_run()?;
-    let reports = runtime.block_on(send(&args, credentials, &mut store, requests));
-    if let Err(err) = store.end_run() {
-        // Everything sent is recorded; only closing the run failed, which the next apply
-        // handles. The outcome of this one stands.
-        eprintln!("warning: {err}");
-    }
-    let reports = reports?;
-    let summary = Summary::of(&reports);
-    println!("{}", summary_line(&summary));
-    Ok(if summary.is_success() {
+    Ok(if summary.is_success() && in_doubt == 0 {
         EXIT_OK
     } else {
         EXIT_ERROR
@@ -140,60 +172,88 @@ fn saved_plan_path(paths: &[PathBuf]) -> Option<&Path> {
     }
 }
 
-fn requests_from_saved_plan(path: &Path, store: &mut Store) -> Result<Vec<Request>, Error> {
+fn requests_from_saved_plan(path: &Path, store: &mut Store) -> Result<Vec<Request>, CliError> {
     let saved = SavedPlan::read(path)?;
     saved.verify(&store.identity()?, &store.plan_key()?)?;
-    println!(
+    outln!(
         "Applying the saved plan {} ({} requests, made {}).",
         path.display(),
         saved.requests.len(),
         saved.created_at
-    );
-    saved.requests.iter().map(Request::from_saved).collect()
+    )?;
+    Ok(saved
+        .requests
+        .iter()
+        .map(Request::from_saved)
+        .collect::<Result<_, _>>()?)
 }
 
-fn confirm(plan: &campaignctl::plan::Plan, auto_approve: bool) -> Result<(), Error> {
+/// Asks on the terminal whether to send `plan` to `target`; only `yes` goes on, and Ctrl-C at
+/// the prompt cancels with a word instead of killing the process.
+fn confirm(
+    runtime: &tokio::runtime::Runtime,
+    plan: &campaignctl::plan::Plan,
+    target: &str,
+    auto_approve: bool,
+) -> Result<(), CliError> {
     if auto_approve {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::msg(
-            "apply needs confirmation: run it on a terminal, pass --auto-approve, or apply a \
-             reviewed plan file (`campaignctl plan --out FILE`, then `campaignctl apply FILE`)",
-        ));
+        return Err(CliError::NeedsConfirmation);
     }
-    print!(
-        "\nSend {} request(s) dialing {} number(s)? Only 'yes' will be accepted: ",
+    // Listening for Ctrl-C before the question is asked: one pressed at once must not kill the
+    // process with the prompt half answered.
+    let interrupted = {
+        let _entered = runtime.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map_err(CliError::Answer)?
+    };
+    out!(
+        "\nSend {} request(s) dialing {} number(s) to {target}? Only 'yes' will be accepted: ",
         plan.creates().count(),
         plan.numbers_to_dial()
-    );
-    let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|err| Error::msg(format!("cannot read the answer: {err}")))?;
-    if answer.trim() == "yes" {
-        Ok(())
-    } else {
-        Err(Error::msg("apply cancelled; nothing was sent"))
+    )?;
+    let (answer_tx, answer_rx) = tokio::sync::oneshot::channel();
+    // A thread of its own: a read from a terminal cannot be abandoned, and the process may end
+    // while it still waits.
+    std::thread::spawn(move || {
+        let mut answer = String::new();
+        let read = std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer);
+        let _ = answer_tx.send(read);
+    });
+    let mut interrupted = interrupted;
+    let answer = runtime.block_on(async {
+        tokio::select! {
+            answer = answer_rx => answer.ok(),
+            _ = interrupted.recv() => None,
+        }
+    });
+    match answer {
+        Some(Ok(answer)) if answer.trim() == "yes" => Ok(()),
+        Some(Err(err)) => Err(CliError::Answer(err)),
+        _ => Err(CliError::Cancelled),
     }
 }
 
 async fn send(
+    global: &super::GlobalArgs,
     args: &ApplyArgs,
     credentials: Credentials,
     store: &mut Store,
     requests: Vec<Request>,
-) -> Result<Vec<TaskReport>, Error> {
-    let sandbox = if args.sandbox {
+) -> Result<Vec<TaskReport>, CliError> {
+    let sandbox = if global.sandbox {
         let config = SandboxConfig {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             credentials: credentials.clone(),
             faults: Vec::new(),
         };
         let handle = Sandbox::start(config).await?;
-        println!("Started a sandbox at {}", handle.base_url());
+        outln!("Started a sandbox at {}", handle.base_url())?;
         Some(handle)
     } else {
         None
@@ -216,7 +276,7 @@ async fn send(
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_ok() {
             stop.store(true, Ordering::SeqCst);
-            eprintln!(
+            note!(
                 "interrupted: no new request will start; waiting for those in flight to be \
                  answered and recorded"
             );
@@ -241,7 +301,8 @@ struct LineObserver {
 
 impl LineObserver {
     fn new(total: usize) -> LineObserver {
-        let bar = std::io::stdout().is_terminal().then(|| {
+        // The bar draws on stderr, so stderr decides; the lines go to stdout either way.
+        let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(total as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
@@ -265,55 +326,18 @@ impl Observer for LineObserver {
     fn sending(&self, _request: &Request) {}
 
     fn finished(&self, report: &TaskReport) {
-        let line = report_line(report);
+        let line = views::human::apply::report_line(report);
+        // A closed stdout must not stop the requests in flight from being recorded; the summary
+        // line reports it.
+        let print = || {
+            let _ = outln!("{line}");
+        };
         match &self.bar {
             Some(bar) => {
+                bar.suspend(print);
                 bar.inc(1);
-                bar.println(line);
             }
-            None => {
-                let mut stdout = std::io::stdout().lock();
-                let _ = writeln!(stdout, "{line}");
-            }
+            None => print(),
         }
     }
-}
-
-fn report_line(report: &TaskReport) -> String {
-    let task = format!(
-        "{}/\"{}\" ({} numbers)",
-        report.campaign, report.task_name, report.numbers
-    );
-    match &report.outcome {
-        TaskOutcome::Created { req_id: Some(id) } => format!("created    {task}, reqId {id}"),
-        TaskOutcome::Created { req_id: None } => format!("created    {task}"),
-        TaskOutcome::Rejected {
-            code: Some(code),
-            message,
-        } => format!(
-            "rejected   {task}: code {code}: {message} (nothing was created; the numbers can be \
-             planned again)"
-        ),
-        TaskOutcome::Rejected {
-            code: None,
-            message,
-        } => format!("rejected   {task}: {message} (nothing was created)"),
-        TaskOutcome::InDoubt { reason } => format!(
-            "IN DOUBT   {task}: {reason}; its numbers will not be sent again until `campaignctl \
-             state resolve \"{}/{}\" --created|--not-created`",
-            report.campaign, report.task_name
-        ),
-        TaskOutcome::NotStarted { reason } => format!("not sent   {task}: {reason}"),
-    }
-}
-
-fn summary_line(summary: &Summary) -> String {
-    format!(
-        "Apply finished: {} created ({} numbers), {} rejected, {} in doubt, {} not sent.",
-        summary.created,
-        summary.numbers_created,
-        summary.rejected,
-        summary.in_doubt,
-        summary.not_started
-    )
 }

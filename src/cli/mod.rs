@@ -1,9 +1,9 @@
 //! The command line, the binary's own code: argument definitions, one file per command, the
 //! views that render results, and the only place that prints.
 
-#![allow(clippy::print_stdout, clippy::print_stderr)] // The binary is the one place that prints.
-
 mod apply;
+mod error;
+mod output;
 mod plan;
 mod render;
 mod sandbox;
@@ -16,7 +16,13 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
+use campaignctl::diagnostic::escape;
+use campaignctl::expand::{DEFAULT_MAX_NUMBERS, Reading};
+use campaignctl::load::Root;
+use campaignctl::pipeline::{self, Expanded};
+use campaignctl::state::Location;
 use clap::{Parser, Subcommand};
+pub use error::CliError;
 
 use campaignctl::error::{EXIT_ERROR, Error};
 
@@ -50,6 +56,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "CAMPAIGNCTL_STATE",
+        hide_env_values = true,
         value_name = "PATH|URL",
         default_value = ".campaignctl/state.db"
     )]
@@ -65,9 +72,69 @@ pub struct GlobalArgs {
     )]
     pub workspace: String,
 
-    /// Show phone numbers in full in human output (masked by default).
+    /// The workspace root: campaign files and the data files they name are read only when they
+    /// resolve, after symlinks, to regular files inside it. Default: the current directory.
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPAIGNCTL_ROOT",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
+    pub root: Option<PathBuf>,
+
+    /// The largest data source (CSV or text file) read, in bytes.
+    #[arg(long, global = true, value_name = "BYTES", default_value_t = campaignctl::load::DEFAULT_MAX_SOURCE_BYTES)]
+    pub max_source_bytes: u64,
+
+    /// Show phone numbers in full in human output and diagnostics (masked by default).
     #[arg(long, global = true)]
     pub show_numbers: bool,
+
+    /// Try things on the sandbox: use its own state (`sandbox.db` beside the state file, or
+    /// `.campaignctl/sandbox.db` for a PostgreSQL state), and
+    /// with `apply`, send to a local sandbox started for the run instead of the provider, so a
+    /// trial never marks real work as done. `plan --sandbox --out FILE` then `apply --sandbox
+    /// FILE` tries a saved plan.
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+}
+
+impl GlobalArgs {
+    /// The state the flags name: the sandbox's own with `--sandbox`.
+    fn location(&self) -> Result<Location, Error> {
+        let location = Location::parse(&self.state, &self.workspace)?;
+        Ok(if self.sandbox {
+            location.sandbox()
+        } else {
+            location
+        })
+    }
+
+    /// The workspace root the flags name.
+    fn root(&self) -> Result<Root, CliError> {
+        let (dir, shown) = match &self.root {
+            Some(dir) => (dir.as_path(), Some(dir.to_string_lossy())),
+            None => (std::path::Path::new("."), None),
+        };
+        let mut root = Root::new(dir, shown.as_deref()).map_err(|source| CliError::Root {
+            dir: dir.display().to_string(),
+            source,
+        })?;
+        root.max_source_bytes = self.max_source_bytes;
+        Ok(root)
+    }
+
+    /// Finds, checks and expands the campaigns under `paths` within the workspace root.
+    fn expand(&self, paths: &[PathBuf]) -> Result<Expanded, CliError> {
+        let root = self.root()?;
+        let reading = Reading {
+            root: &root,
+            show_numbers: self.show_numbers,
+            max_numbers: DEFAULT_MAX_NUMBERS,
+        };
+        Ok(pipeline::expand(paths, &reading))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,7 +181,7 @@ where
     }
 }
 
-fn dispatch(cli: Cli) -> Result<i32, Error> {
+fn dispatch(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Schema => schema::run(),
@@ -127,65 +194,17 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
 }
 
 /// Prints an error to stderr: diagnostics in full, anything else as `error: ...`.
-fn report(err: &Error) {
+fn report(err: &CliError) {
     let mut stderr = anstream::stderr();
     let text = match err {
-        Error::Invalid {
+        // The reader went away (`| head`): nobody is left to tell.
+        CliError::Stdout(io) if io.kind() == std::io::ErrorKind::BrokenPipe => return,
+        CliError::Library(Error::Invalid {
             diagnostics,
             files_checked,
-        } => views::diagnostics::render(
-            diagnostics,
-            views::diagnostics::Format::Human,
-            *files_checked,
-        ),
-        other => format!("error: {other}\n"),
+        }) => views::diagnostics(diagnostics, views::Format::Human, *files_checked),
+        // Messages can carry what a file or the provider said: escape it.
+        other => format!("error: {}\n", escape(&other.to_string())),
     };
     let _ = stderr.write_all(text.as_bytes());
-}
-
-/// The checked and expanded campaigns under `paths`, with every file they were made from.
-struct Desired {
-    campaigns: Vec<campaignctl::expand::ExpandedCampaign>,
-    inputs: Vec<PathBuf>,
-}
-
-/// Checks and expands the campaigns under `paths`; any problem anywhere fails the whole run,
-/// since a plan of half the files would hide the other half's problems.
-fn expand_paths(paths: &[PathBuf]) -> Result<Desired, Error> {
-    let expanded = campaignctl::expand::check_and_expand(paths);
-    if !expanded.diagnostics.is_empty() {
-        return Err(Error::Invalid {
-            diagnostics: expanded.diagnostics,
-            files_checked: expanded.files_checked,
-        });
-    }
-    if expanded.files_checked == 0 {
-        return Err(Error::msg(format!(
-            "no campaign files (*.campaign.yaml, *.campaign.yml) found under {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let inputs = expanded
-        .campaigns
-        .iter()
-        .flat_map(|c| c.inputs.iter().cloned())
-        .collect();
-    Ok(Desired {
-        campaigns: expanded.campaigns,
-        inputs,
-    })
-}
-
-/// The plan of `campaigns` against the current state.
-fn compute_plan(
-    campaigns: Vec<campaignctl::expand::ExpandedCampaign>,
-    store: &mut campaignctl::state::Store,
-) -> Result<campaignctl::plan::Plan, Error> {
-    let names: Vec<String> = campaigns.iter().map(|c| c.name.clone()).collect();
-    let snapshot = store.snapshot(names.iter().map(String::as_str))?;
-    Ok(campaignctl::plan::plan(campaigns, &snapshot))
 }

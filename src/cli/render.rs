@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use campaignctl::error::{EXIT_OK, Error};
+use campaignctl::error::EXIT_OK;
 use campaignctl::nxcc::CreateAndCall;
+
+use super::CliError;
 
 #[derive(Debug, clap::Args)]
 pub struct RenderArgs {
@@ -24,16 +26,9 @@ struct RenderedTask<'a> {
     body: &'a CreateAndCall,
 }
 
-pub fn run(_global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, Error> {
-    let expanded = campaignctl::expand::check_and_expand(&args.paths);
-    if !expanded.diagnostics.is_empty() {
-        return Err(Error::Invalid {
-            diagnostics: expanded.diagnostics,
-            files_checked: expanded.files_checked,
-        });
-    }
-    let tasks: Vec<RenderedTask<'_>> = expanded
-        .campaigns
+pub fn run(global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, CliError> {
+    let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
+    let tasks: Vec<RenderedTask<'_>> = campaigns
         .iter()
         .flat_map(|campaign| {
             campaign.tasks.iter().map(|task| RenderedTask {
@@ -49,6 +44,6 @@ pub fn run(_global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, Error> 
         .map_err(std::io::Error::from)
         .and_then(|()| writeln!(stdout))
         .and_then(|()| stdout.flush())
-        .map_err(|err| Error::msg(format!("cannot write to stdout: {err}")))?;
+        .map_err(CliError::Stdout)?;
     Ok(EXIT_OK)
 }

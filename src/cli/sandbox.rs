@@ -3,9 +3,10 @@
 use std::io::Write;
 use std::net::SocketAddr;
 
-use campaignctl::error::Error;
 use campaignctl::nxcc::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
 use campaignctl::sandbox::{DEFAULT_LISTEN, Fault, Sandbox, SandboxConfig};
+
+use super::CliError;
 
 /// Used for whichever credential variable is unset, so that trying the tool needs no setup.
 const DEMO_CREDENTIAL: &str = "demo";
@@ -55,7 +56,7 @@ pub struct SandboxArgs {
     pub faults: Vec<Fault>,
 }
 
-pub fn run(_global: &super::GlobalArgs, args: SandboxArgs) -> Result<i32, Error> {
+pub fn run(_global: &super::GlobalArgs, args: SandboxArgs) -> Result<i32, CliError> {
     let mut stderr = anstream::stderr();
     let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
     let access_key = env(ACCESS_KEY_VAR);
@@ -80,7 +81,7 @@ pub fn run(_global: &super::GlobalArgs, args: SandboxArgs) -> Result<i32, Error>
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|err| Error::msg(format!("cannot start the async runtime: {err}")))?;
+        .map_err(CliError::Runtime)?;
     runtime.block_on(async {
         let sandbox = Sandbox::start(SandboxConfig {
             listen: args.listen,
@@ -93,7 +94,7 @@ pub fn run(_global: &super::GlobalArgs, args: SandboxArgs) -> Result<i32, Error>
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on {}", sandbox.base_url())
             .and_then(|()| stdout.flush())
-            .map_err(|err| Error::msg(format!("cannot write to stdout: {err}")))?;
+            .map_err(CliError::Stdout)?;
         drop(stdout);
         let _ = writeln!(
             stderr,

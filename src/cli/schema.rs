@@ -1,9 +1,12 @@
 //! `campaignctl schema`: the JSON Schema of campaign files.
 
-use campaignctl::error::{EXIT_OK, Error};
+use campaignctl::error::EXIT_OK;
 
-pub fn run() -> Result<i32, Error> {
-    println!("{}", schema_text());
+use super::CliError;
+use super::output::outln;
+
+pub fn run() -> Result<i32, CliError> {
+    outln!("{}", schema_text())?;
     Ok(EXIT_OK)
 }
 

@@ -1,11 +1,14 @@
 //! `campaignctl state`: inspect what was sent, and repair it where a person must decide.
 
 use std::fmt::Write as _;
-
 use std::path::PathBuf;
 
-use campaignctl::error::{EXIT_OK, Error};
+use campaignctl::error::EXIT_OK;
+use campaignctl::error::Error;
 use campaignctl::state::{Attempt, Location, Store};
+
+use super::CliError;
+use super::output::{out, outln};
 
 #[derive(Debug, clap::Args)]
 pub struct StateArgs {
@@ -64,23 +67,22 @@ pub struct ResolveArgs {
     pub not_created: bool,
 }
 
-pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, Error> {
-    let location = global.location()?;
+pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError> {
     match args.command {
         StateCommand::List => {
-            let mut store = Store::open_existing(&location)?;
-            print!("{}", render_list(&store.attempts()?));
+            let mut store = open_existing(global)?;
+            out!("{}", render_list(&store.attempts()?))?;
         }
         StateCommand::Show(task) => {
-            let mut store = Store::open_existing(&location)?;
+            let mut store = open_existing(global)?;
             let attempt = find(&mut store, &task.task)?;
-            print!(
+            out!(
                 "{}",
                 render_show(&mut store, &attempt, global.show_numbers)?
-            );
+            )?;
         }
         StateCommand::Resolve(args) => {
-            let mut store = Store::open_existing(&location)?;
+            let mut store = open_existing(global)?;
             store.lock()?;
             let attempt = find(&mut store, &args.task.task)?;
             store.resolve(&attempt, args.created)?;
@@ -89,51 +91,64 @@ pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, Error> {
             } else {
                 "not created: its numbers can be planned again"
             };
-            println!(
+            outln!(
                 "Resolved {}/\"{}\" as {verdict}.",
-                attempt.campaign, attempt.task_name
-            );
+                attempt.campaign,
+                attempt.task_name
+            )?;
         }
         StateCommand::Forget(task) => {
-            let mut store = Store::open_existing(&location)?;
+            let mut store = open_existing(global)?;
             store.lock()?;
             let attempt = find(&mut store, &task.task)?;
             store.forget(&attempt)?;
-            println!(
+            outln!(
                 "Forgot {}/\"{}\"; its numbers stay recorded as sent.",
-                attempt.campaign, attempt.base_name
-            );
+                attempt.campaign,
+                attempt.base_name
+            )?;
         }
         StateCommand::Lock => {
-            let mut store = Store::open_existing(&location)?;
+            let mut store = open_existing(global)?;
             match store.lock_holder()? {
-                Some(holder) => println!("{} is locked by {holder}.", store.location()),
-                None => println!("{} is not locked: no apply is running.", store.location()),
+                Some(holder) => outln!("{} is locked by {holder}.", store.location())?,
+                None => outln!("{} is not locked: no apply is running.", store.location())?,
             }
         }
         StateCommand::Migrate(args) => {
             let workspace = args.to_workspace.as_deref().unwrap_or(&global.workspace);
             let target = Location::parse(&args.to, workspace)?;
-            let mut source = Store::open_existing(&location)?;
+            let mut source = open_existing(global)?;
             let copied = campaignctl::state::migrate::copy(&mut source, &target)?;
-            println!(
+            outln!(
                 "Copied {} tasks ({} numbers) from {} to {target}; {} is unchanged. Point \
                  --state (or CAMPAIGNCTL_STATE) at the new state from now on.",
                 copied.attempts,
                 copied.numbers,
                 source.location(),
                 source.location()
-            );
+            )?;
         }
     }
     Ok(EXIT_OK)
 }
 
-impl super::GlobalArgs {
-    /// The state `--state` and `--workspace` name.
-    pub fn location(&self) -> Result<Location, Error> {
-        Location::parse(&self.state, &self.workspace)
+fn open_existing(global: &super::GlobalArgs) -> Result<Store, Error> {
+    let location = global.location()?;
+    if let Location::Sqlite(path) = &location
+        && !path.exists()
+    {
+        let sandbox = if global.sandbox {
+            ""
+        } else {
+            "; what `apply --sandbox` sent is in its own state: `campaignctl state list --sandbox`"
+        };
+        return Err(Error::msg(format!(
+            "no state file at {}: nothing was applied yet (or pass --state PATH|URL){sandbox}",
+            path.display()
+        )));
     }
+    Store::open_existing(&location)
 }
 
 fn find(store: &mut Store, spec: &str) -> Result<Attempt, Error> {
@@ -151,7 +166,9 @@ fn find(store: &mut Store, spec: &str) -> Result<Attempt, Error> {
 
 fn render_list(attempts: &[Attempt]) -> String {
     if attempts.is_empty() {
-        return "State holds no tasks yet.\n".to_owned();
+        return "State holds no tasks yet. (What `apply --sandbox` sent is in the sandbox's own \
+                state: `campaignctl state list --sandbox`.)\n"
+            .to_owned();
     }
     let mut out = String::new();
     let _ = writeln!(
@@ -212,7 +229,7 @@ fn render_show(store: &mut Store, attempt: &Attempt, show_numbers: bool) -> Resu
         let phone = if show_numbers {
             format!("+{phone}")
         } else {
-            super::plan::mask(phone)
+            super::views::human::mask(phone)
         };
         let _ = writeln!(out, "  {order_id}  {phone}");
     }

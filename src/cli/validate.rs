@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
-use super::views::diagnostics::{self, Format};
-use campaignctl::error::{EXIT_ERROR, EXIT_OK, Error};
+use campaignctl::error::{EXIT_ERROR, EXIT_OK};
+
+use super::CliError;
+use super::output::out;
+use super::views::{self, Format};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -18,10 +21,12 @@ pub struct ValidateArgs {
 
 /// Checks the files and expands them too (without printing the bodies): a bad number or an
 /// undefined template variable makes a campaign invalid just as a schema error does.
-pub fn run(_global: &super::GlobalArgs, args: ValidateArgs) -> Result<i32, Error> {
-    let expanded = campaignctl::expand::check_and_expand(&args.paths);
-    let text = diagnostics::render(&expanded.diagnostics, args.format, expanded.files_checked);
-    print!("{text}");
+pub fn run(global: &super::GlobalArgs, args: ValidateArgs) -> Result<i32, CliError> {
+    let expanded = global.expand(&args.paths)?;
+    // "0 files valid" would pass a CI job that checks nothing.
+    expanded.found_any(&args.paths)?;
+    let text = views::diagnostics(&expanded.diagnostics, args.format, expanded.files_checked);
+    out!("{text}")?;
     Ok(if expanded.diagnostics.is_empty() {
         EXIT_OK
     } else {

@@ -7,26 +7,28 @@
 //! value, again on all cores. docs/decisions.md ("Expansion") records the rules.
 
 pub mod matrix;
+mod open;
 mod order_id;
+mod other;
 pub mod sources;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
-use minijinja::{Template, Value};
+use minijinja::Value;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
-use crate::diagnostic::{Diagnostic, Position};
-use crate::load::{self, Document};
-use crate::model::{ApiEnum, Campaign, NumberSource};
+use crate::diagnostic::excerpt;
+use crate::diagnostic::{Diagnostic, Kind, Position};
+use crate::load::{Document, LoadedCampaign, Root};
+use crate::model::{ApiEnum, Campaign};
 use crate::nxcc::{CallItem, CreateAndCall};
-use crate::validate::LoadedCampaign;
 
 use crate::phone::{E164, LibPhoneNumber, PhoneError, PhoneNormalizer};
-use crate::template::{self, Piece, TemplateError, Templates};
+use crate::template::{self, TemplateError, Templates};
+use open::stream;
 pub use order_id::order_id;
-use sources::{Batch, CsvReader, Header, OpenError, Problems, Reader, TextReader};
 
 /// The tasks one campaign file describes, before any state is consulted.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,41 +55,40 @@ pub struct DesiredTask {
     pub body: CreateAndCall,
 }
 
-/// What checking and expanding the campaign files under some paths found.
-#[derive(Debug, Default)]
-pub struct Expanded {
-    /// The campaigns that passed every check and expanded.
-    pub campaigns: Vec<ExpandedCampaign>,
-    /// Every problem of every file, sorted.
-    pub diagnostics: Vec<Diagnostic>,
-    /// How many campaign files were found.
-    pub files_checked: usize,
-}
-
-/// Finds, checks and expands every campaign file under `paths` (see [`crate::validate::check`]).
-pub fn check_and_expand(paths: &[PathBuf]) -> Expanded {
-    let checked = crate::validate::check(paths);
-    let (campaigns, problems) = expand_all(&checked.campaigns);
-    let mut diagnostics = checked.diagnostics;
-    diagnostics.extend(problems);
-    Diagnostic::sort(&mut diagnostics);
-    Expanded {
-        campaigns,
-        diagnostics,
-        files_checked: checked.files_checked,
-    }
-}
-
 /// Expands one checked campaign; every problem found comes back at once, sorted.
-pub fn expand(loaded: &LoadedCampaign) -> Result<ExpandedCampaign, Vec<Diagnostic>> {
-    Expansion::compile(loaded, &LibPhoneNumber)?.run()
+pub fn expand(
+    loaded: &LoadedCampaign,
+    reading: &Reading<'_>,
+) -> Result<ExpandedCampaign, Vec<Diagnostic>> {
+    Expansion::new(loaded, &LibPhoneNumber, reading).run()
 }
+
+/// What expansion may read, and what its messages may show.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading<'a> {
+    /// Data files must be regular files inside it.
+    pub root: &'a Root,
+    /// Whether diagnostics show phone numbers in full (masked by default).
+    pub show_numbers: bool,
+    /// The most numbers one campaign may dial: a bound on memory, and on the blast radius of
+    /// a swapped file.
+    pub max_numbers: usize,
+}
+
+/// The default of [`Reading::max_numbers`].
+pub const DEFAULT_MAX_NUMBERS: usize = 20_000_000;
 
 /// Expands every campaign: those that expand, and all the problems of those that do not.
-pub fn expand_all(campaigns: &[LoadedCampaign]) -> (Vec<ExpandedCampaign>, Vec<Diagnostic>) {
+pub fn expand_all(
+    campaigns: &[LoadedCampaign],
+    reading: &Reading<'_>,
+) -> (Vec<ExpandedCampaign>, Vec<Diagnostic>) {
     // Campaigns expand independently, so many small ones spread over the cores (a large one
     // spreads its numbers itself); the results keep the files' order.
-    let results: Vec<_> = campaigns.par_iter().map(expand).collect();
+    let results: Vec<_> = campaigns
+        .par_iter()
+        .map(|campaign| expand(campaign, reading))
+        .collect();
     let mut expanded = Vec::with_capacity(campaigns.len());
     let mut problems = Vec::new();
     for result in results {
@@ -108,7 +109,8 @@ struct Expansion<'a> {
     campaign: &'a Campaign,
     document: &'a Document,
     normalizer: &'a dyn PhoneNormalizer,
-    templates: Templates,
+    templates: &'a Templates,
+    reading: &'a Reading<'a>,
 }
 
 /// A task whose settings rendered, before its numbers are read.
@@ -132,28 +134,18 @@ const NUMBERS: &str = "numbers";
 const EXCLUDE: &str = "exclude";
 
 impl<'a> Expansion<'a> {
-    /// Compiles every template of the campaign once.
-    fn compile(
+    fn new(
         loaded: &'a LoadedCampaign,
         normalizer: &'a dyn PhoneNormalizer,
-    ) -> Result<Self, Vec<Diagnostic>> {
-        let mut expansion = Expansion {
+        reading: &'a Reading<'a>,
+    ) -> Self {
+        Expansion {
             loaded,
             campaign: &loaded.campaign,
             document: &loaded.document,
             normalizer,
-            templates: Templates::default(),
-        };
-        let mut problems = Vec::new();
-        for (pointer, source) in template_strings(expansion.campaign) {
-            if let Err(err) = expansion.templates.add(&pointer, source) {
-                problems.push(expansion.template_problem(&pointer, err));
-            }
-        }
-        if problems.is_empty() {
-            Ok(expansion)
-        } else {
-            Err(problems)
+            templates: &loaded.templates,
+            reading,
         }
     }
 
@@ -340,6 +332,7 @@ impl<'a> Expansion<'a> {
                         Ok(number) | Err(PhoneError::OtherCountry { number }) => Some(number),
                         Err(_) => None,
                     }));
+                    true
                 });
                 problems.extend(open.problems.into_diagnostics());
             }
@@ -371,8 +364,9 @@ impl<'a> Expansion<'a> {
             };
             inputs.extend(open.path.clone());
             let other = self.other(&setup, index, source, &open, problems);
-            let mut invalid = open.problems.sibling();
+            let mut invalid = open.problems.sibling(Kind::Number);
             let mut other_failed: Option<(TemplateError, Position)> = None;
+            let mut over_limit = false;
             stream(&mut open, self.normalizer, country, |batch, results| {
                 let mut kept: Vec<(usize, E164)> = Vec::with_capacity(results.len());
                 taken.numbers.reserve(results.len());
@@ -386,8 +380,10 @@ impl<'a> Expansion<'a> {
                                 taken.duplicates += 1;
                             }
                         }
-                        Err(err) => invalid
-                            .push(batch.position(row), err.message(batch.phone(row), country)),
+                        Err(err) => {
+                            let shown = excerpt(batch.phone(row), self.reading.show_numbers);
+                            invalid.push(batch.position(row), err.message(&shown, country));
+                        }
                     }
                 }
                 let items: Vec<Result<CallItem, TemplateError>> = kept
@@ -412,6 +408,9 @@ impl<'a> Expansion<'a> {
                         }
                     }
                 }
+                // Past the limit one batch at most is held; the rest is not read.
+                over_limit = taken.numbers.len() > self.reading.max_numbers;
+                !over_limit
             });
             if let Some((err, at)) = other_failed {
                 let pointer = format!("/{NUMBERS}/{index}/other");
@@ -427,6 +426,18 @@ impl<'a> Expansion<'a> {
             }
             problems.extend(open.problems.into_diagnostics());
             problems.extend(invalid.into_diagnostics());
+            if over_limit {
+                problems.push(self.document.diagnostic(
+                    &format!("/{NUMBERS}/{index}"),
+                    format!(
+                        "the campaign has more than {} numbers to dial, the most one campaign \
+                         may hold; split it into several campaigns, or check that this source \
+                         is the list you meant",
+                        self.reading.max_numbers
+                    ),
+                ));
+                break;
+            }
         }
         if call_list.is_empty() && problems.len() == found_before {
             let read = taken.numbers.len() - kept_before + taken.duplicates + taken.excluded
@@ -457,205 +468,6 @@ impl<'a> Expansion<'a> {
         }
     }
 
-    /// The rendered path of a file source (`None` for numbers written inline); `Err` when it
-    /// does not render, the problem recorded.
-    fn source_path(
-        &self,
-        setup: &TaskSetup,
-        list: &str,
-        index: usize,
-        source: &NumberSource,
-        problems: &mut Vec<Diagnostic>,
-    ) -> Result<Option<String>, ()> {
-        let Some((key, path)) = source_path(source) else {
-            return Ok(None);
-        };
-        let pointer = format!("/{list}/{index}/{key}");
-        let found_before = problems.len();
-        let rendered = self.render(&pointer, path, &setup.context, problems);
-        if problems.len() > found_before {
-            return Err(());
-        }
-        if rendered.trim().is_empty() {
-            problems.push(
-                self.document
-                    .diagnostic(&pointer, format!("`{key}`: the path renders empty")),
-            );
-            return Err(());
-        }
-        Ok(Some(rendered))
-    }
-
-    /// Opens a source whose path (if any) is rendered; problems are recorded.
-    fn open(
-        &self,
-        list: &str,
-        index: usize,
-        source: &NumberSource,
-        path: Option<&str>,
-        problems: &mut Vec<Diagnostic>,
-    ) -> Option<OpenSource> {
-        let at = |key: &str| format!("/{list}/{index}/{key}");
-        let (key, path) = match (source, path) {
-            (NumberSource::Phones(phones), _) => {
-                let numbers = phones
-                    .phones
-                    .iter()
-                    .enumerate()
-                    .map(|(j, phone)| {
-                        let position = self.document.position(&at(&format!("phones/{j}")));
-                        (phone.as_text().into_owned(), position)
-                    })
-                    .collect();
-                let (reader, batch) = Reader::inline(numbers);
-                return Some(OpenSource {
-                    reader,
-                    batch,
-                    problems: Problems::in_campaign_file(&self.document.source),
-                    header: Header::from([]),
-                    path: None,
-                });
-            }
-            (NumberSource::Csv(_), Some(path)) => ("csv", path),
-            (NumberSource::File(_), Some(path)) => ("file", path),
-            // Sources with a path always have one rendered.
-            (_, None) => return None,
-        };
-        let full = self.loaded.base_dir().join(path);
-        let file = load::display(&full);
-        let opened = match source {
-            NumberSource::Csv(csv) => {
-                let delimiter = match csv.delimiter.as_deref().map(str::as_bytes) {
-                    None => b',',
-                    Some(&[byte]) if byte.is_ascii() => byte,
-                    Some(_) => {
-                        problems.push(self.document.diagnostic(
-                            &at("delimiter"),
-                            "`delimiter` must be one ASCII character, such as `;` or a tab",
-                        ));
-                        return None;
-                    }
-                };
-                CsvReader::open(&full, &file, delimiter)
-                    .map(|(reader, header)| (Reader::Csv(reader), header))
-            }
-            _ => TextReader::open(&full, &file)
-                .map(|reader| (Reader::Text(reader), Header::from([]))),
-        };
-        let (reader, header) = match opened {
-            Ok(opened) => opened,
-            Err(err) => {
-                problems.push(match err {
-                    OpenError::NotFound => self.document.diagnostic(
-                        &at(key),
-                        format!("`{key}`: file \"{path}\" not found (looked for {file})"),
-                    ),
-                    OpenError::Source(message) => self
-                        .document
-                        .diagnostic(&at(key), format!("`{key}`: {message}")),
-                    OpenError::InFile(diagnostic) => diagnostic,
-                });
-                return None;
-            }
-        };
-        let batch = match source {
-            NumberSource::Csv(csv) => {
-                let Some(phone) = header.iter().position(|name| *name == csv.phone_column) else {
-                    problems.push(self.document.diagnostic(
-                        &at("phoneColumn"),
-                        format!(
-                            "CSV column `{}` is not in {file}; its columns are: {}",
-                            csv.phone_column,
-                            header.join(", ")
-                        ),
-                    ));
-                    return None;
-                };
-                Batch::new(header.len(), phone)
-            }
-            _ => Batch::new(1, 0),
-        };
-        Some(OpenSource {
-            reader,
-            batch,
-            problems: Problems::in_file(&file),
-            header,
-            path: Some(full),
-        })
-    }
-
-    /// How the `other` value of each number of a source is made. Problems found here are
-    /// recorded, and the source is still read so its numbers are checked.
-    fn other(
-        &self,
-        setup: &TaskSetup,
-        index: usize,
-        source: &NumberSource,
-        open: &OpenSource,
-        problems: &mut Vec<Diagnostic>,
-    ) -> Other<'_> {
-        let pointer = format!("/{NUMBERS}/{index}/other");
-        let Some(text) = source_other(source) else {
-            return Other::Fixed(String::new());
-        };
-        let Some(template) = self.templates.get(&pointer) else {
-            return Other::Fixed(text.to_owned());
-        };
-        let is_csv = matches!(source, NumberSource::Csv(_));
-        if !is_csv || !template::uses_row(&template) {
-            return match template::render(&template, &setup.context) {
-                Ok(value) => Other::Fixed(value),
-                Err(err) => {
-                    problems.push(self.template_problem(&pointer, err));
-                    Other::Fixed(String::new())
-                }
-            };
-        }
-        let header = &open.header;
-        let mut missing = |column: &str, offset: usize| {
-            let position = self.document.position_in_string(&pointer, offset);
-            let message = format!(
-                "CSV column `{column}` is not in {}; its columns are: {}",
-                open.problems.file(),
-                header.join(", ")
-            );
-            problems.push(
-                self.document
-                    .source
-                    .diagnostic(position, message)
-                    .with_pointer(&pointer),
-            );
-        };
-        let absent = template::missing_columns(&template, header);
-        for (column, offset) in &absent {
-            missing(column, *offset);
-        }
-        if !absent.is_empty() {
-            return Other::Fixed(String::new());
-        }
-        let Some(pieces) = template::row_lookups(text) else {
-            return Other::Rows {
-                template,
-                context: setup.context.clone(),
-                header: header.clone(),
-            };
-        };
-        let mut fields = Vec::with_capacity(pieces.len());
-        for piece in pieces {
-            match piece {
-                Piece::Text(text) => fields.push(Field::Text(text.to_owned())),
-                Piece::Column(name) => match header.iter().position(|column| column == name) {
-                    Some(column) => fields.push(Field::Column(column)),
-                    None => {
-                        missing(name, text.find(name).unwrap_or(0));
-                        return Other::Fixed(String::new());
-                    }
-                },
-            }
-        }
-        Other::Fields(fields)
-    }
-
     /// Renders the string at `pointer`; on error records the problem and returns "".
     fn render(
         &self,
@@ -679,133 +491,130 @@ impl<'a> Expansion<'a> {
             .source
             .diagnostic(position, err.message)
             .with_pointer(pointer)
+            .with_kind(Kind::Template)
     }
 }
+#[cfg(test)]
+pub(super) mod tests {
+    use std::path::Path;
 
-/// A source ready to read.
-struct OpenSource {
-    reader: Reader,
-    batch: Batch,
-    /// Problems reading it.
-    problems: Problems,
-    /// A CSV file's columns (empty for other sources).
-    header: Header,
-    /// The data file (`None` for numbers written in the campaign file).
-    path: Option<PathBuf>,
-}
+    use super::*;
 
-/// How a source's `other` value is made for each of its numbers.
-enum Other<'t> {
-    /// The same for every number: no `other`, or one that does not read `row`.
-    Fixed(String),
-    /// Text and CSV fields, filled in without the template engine.
-    Fields(Vec<Field>),
-    /// A template over the row, rendered for each number.
-    Rows {
-        template: Template<'t, 't>,
-        context: Value,
-        header: Header,
-    },
-}
+    /// The expansion of `yaml`, written as `t.campaign.yaml` in `dir` (the workspace root)
+    /// with `files` beside it.
+    pub(super) fn expanded(
+        dir: &Path,
+        yaml: &str,
+        files: &[(&str, &str)],
+    ) -> Result<ExpandedCampaign, Vec<Diagnostic>> {
+        expanded_at_most(dir, yaml, files, DEFAULT_MAX_NUMBERS)
+    }
 
-enum Field {
-    Text(String),
-    Column(usize),
-}
+    /// [`expanded`] with at most `max_numbers` numbers per campaign.
+    fn expanded_at_most(
+        dir: &Path,
+        yaml: &str,
+        files: &[(&str, &str)],
+        max_numbers: usize,
+    ) -> Result<ExpandedCampaign, Vec<Diagnostic>> {
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let path = dir.join("t.campaign.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        let root = Root::new(dir, None).unwrap();
+        let document = crate::load::load(&path, &root).unwrap();
+        let loaded = crate::validate::check(document, &root)?;
+        let reading = Reading {
+            root: &root,
+            show_numbers: false,
+            max_numbers,
+        };
+        expand(&loaded, &reading)
+    }
 
-impl Other<'_> {
-    fn value(&self, batch: &Batch, row: usize) -> Result<String, TemplateError> {
-        match self {
-            Other::Fixed(value) => Ok(value.clone()),
-            Other::Fields(fields) => Ok(fields
-                .iter()
-                .map(|field| match field {
-                    Field::Text(text) => text.as_str(),
-                    Field::Column(column) => batch.field(row, *column),
-                })
-                .collect()),
-            Other::Rows {
-                template,
-                context,
-                header,
-            } => template::render(
-                template,
-                &template::row_context(context, header, batch.fields(row)),
+    /// A campaign of two tasks (regions a and b) over `numbers`, without `exclude` when it is
+    /// empty. London drama numbers (020 7946 0xxx) are valid and reserved for fiction.
+    pub(super) fn campaign(numbers: &str, exclude: &str) -> String {
+        format!(
+            "name: t\nmatrix:\n  region: [a, b]\ntask:\n  taskName: \"t-{{{{ region }}}}\"\n  \
+             country: GB\n  strategyName: s\n  dispatchType: none\n  agentGroupNo: g\n  \
+             predictCallRate: 1\n  ratioCallRate: 1\n  startCount: 1\nnumbers:\n{numbers}{exclude}"
+        )
+    }
+
+    fn call_lists(campaign: &ExpandedCampaign) -> Vec<Vec<String>> {
+        campaign
+            .tasks
+            .iter()
+            .map(|task| {
+                task.body
+                    .call_list
+                    .iter()
+                    .map(|item| item.user_phone.clone())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_number_goes_to_the_first_task_that_has_it_and_exclusions_apply_to_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let numbers = "  - csv: \"{{ region }}.csv\"\n";
+        let exclude = "exclude:\n  - phones: [\"020 7946 0003\"]\n";
+        let files = [
+            (
+                "a.csv",
+                "phone\n020 7946 0001\n+44 20 7946 0002\n02079460003\n",
             ),
-        }
-    }
-}
-
-/// Reads a source to its end. Each batch is normalized on all cores while the next one is
-/// read, then handed to `consume` with one result per row, in order.
-fn stream<F>(open: &mut OpenSource, normalizer: &dyn PhoneNormalizer, country: &str, mut consume: F)
-where
-    F: FnMut(&Batch, Vec<Result<E164, PhoneError>>) + Send,
-{
-    let OpenSource {
-        reader,
-        batch,
-        problems,
-        ..
-    } = open;
-    let mut next = batch.empty_like();
-    let mut more = reader.fill(batch, problems);
-    while !batch.is_empty() {
-        let (more_next, ()) = rayon::join(
-            || more && reader.fill(&mut next, problems),
-            || {
-                let results = (0..batch.len())
-                    .into_par_iter()
-                    .map(|row| normalizer.normalize(batch.phone(row), country))
-                    .collect();
-                consume(batch, results);
-            },
+            ("b.csv", "phone\n020 7946 0002\n020 7946 0004\n"),
+        ];
+        let expanded = expanded(dir.path(), &campaign(numbers, exclude), &files).unwrap();
+        let names: Vec<&str> = expanded
+            .tasks
+            .iter()
+            .map(|t| t.body.task_name.as_str())
+            .collect();
+        assert_eq!(names, ["t-a", "t-b"]);
+        assert_eq!(
+            call_lists(&expanded),
+            [
+                vec!["442079460001".to_owned(), "442079460002".to_owned()],
+                vec!["442079460004".to_owned()]
+            ]
         );
-        std::mem::swap(batch, &mut next);
-        next.clear();
-        more = more_next;
+        assert_eq!((expanded.duplicates_dropped, expanded.excluded), (1, 1));
+        assert_eq!(expanded.inputs.len(), 3, "{:?}", expanded.inputs);
     }
-}
 
-/// The key and text of a source's path, for sources read from a file.
-fn source_path(source: &NumberSource) -> Option<(&'static str, &str)> {
-    match source {
-        NumberSource::Phones(_) => None,
-        NumberSource::Csv(csv) => Some(("csv", &csv.csv)),
-        NumberSource::File(file) => Some(("file", &file.file)),
+    #[test]
+    fn a_task_left_with_nothing_to_dial_is_an_error_at_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let numbers = "  - phones: [\"020 7946 0001\"]\n";
+        let problems = expanded(dir.path(), &campaign(numbers, ""), &[]).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .message
+                .starts_with("task \"t-b\" has nothing to dial"),
+            "{problems:?}"
+        );
+        assert_eq!(problems[0].pointer.as_deref(), Some("/task/taskName"));
     }
-}
 
-fn source_other(source: &NumberSource) -> Option<&str> {
-    match source {
-        NumberSource::Phones(phones) => phones.other.as_deref(),
-        NumberSource::Csv(csv) => csv.other.as_deref(),
-        NumberSource::File(file) => file.other.as_deref(),
+    #[test]
+    fn a_campaign_over_the_number_limit_is_refused_at_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let numbers = "  - phones: [\"020 7946 0001\", \"020 7946 0002\", \"020 7946 0003\"]\n";
+        let yaml = campaign(numbers, "").replace("region: [a, b]", "region: [a]");
+        assert!(expanded_at_most(dir.path(), &yaml, &[], 3).is_ok());
+        let problems = expanded_at_most(dir.path(), &yaml, &[], 2).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p
+                .message
+                .starts_with("the campaign has more than 2 numbers")
+                && p.pointer.as_deref() == Some("/numbers/0")),
+            "{problems:?}"
+        );
     }
-}
-
-/// Every string of a campaign that is read as a template, with its pointer.
-fn template_strings(campaign: &Campaign) -> Vec<(String, &str)> {
-    let task = &campaign.task;
-    let mut found: Vec<(String, &str)> = [
-        ("taskName", Some(&task.task_name)),
-        ("taskDesc", task.task_desc.as_ref()),
-        ("country", Some(&task.country)),
-        ("strategyName", Some(&task.strategy_name)),
-        ("agentGroupNo", Some(&task.agent_group_no)),
-    ]
-    .into_iter()
-    .filter_map(|(key, text)| Some((format!("/task/{key}"), text?.as_str())))
-    .collect();
-    for (list, sources) in [(NUMBERS, &campaign.numbers), (EXCLUDE, &campaign.exclude)] {
-        for (index, source) in sources.iter().enumerate() {
-            if let Some((key, path)) = source_path(source) {
-                found.push((format!("/{list}/{index}/{key}"), path));
-            }
-            if let Some(other) = source_other(source) {
-                found.push((format!("/{list}/{index}/other"), other));
-            }
-        }
-    }
-    found
 }

@@ -4,11 +4,10 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufRead, BufReader, ErrorKind, Read};
-use std::path::Path;
+use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
-use crate::diagnostic::{Diagnostic, Position};
+use crate::diagnostic::{Diagnostic, Kind, Position, excerpt};
 use crate::load::SourceText;
 
 /// Rows per batch: large enough that spreading a batch over the cores pays, small enough
@@ -17,6 +16,20 @@ pub const BATCH_ROWS: usize = 16 * 1024;
 
 /// At most this many problems are listed per source; the rest are counted in one line.
 pub const MAX_PROBLEMS: usize = 20;
+
+/// The longest field of a source, in bytes: a phone number or a customer id, not a document.
+pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// The longest row (a CSV record or a line of a text file), in bytes: reading stops there, so a
+/// file without line breaks cannot make one row take gigabytes.
+pub const MAX_ROW_BYTES: usize = 1024 * 1024;
+
+/// A row longer than [`MAX_ROW_BYTES`], met at `line`.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line} is longer than {} MiB; a source holds one number per row", MAX_ROW_BYTES / (1024 * 1024))]
+struct RowTooLong {
+    line: usize,
+}
 
 /// Rows read from a source. Every row has the same fields (one for inline numbers and text
 /// files, the header's columns for CSV), stored back to back in one string.
@@ -100,6 +113,8 @@ impl Batch {
 /// Problems found in one source, at most [`MAX_PROBLEMS`] of them listed.
 #[derive(Debug)]
 pub struct Problems {
+    /// What the problems listed are: unreadable rows, or numbers that cannot be dialed.
+    kind: Kind,
     /// The file as diagnostics name it.
     file: String,
     /// The campaign file's text, when the source is written in it (for snippets).
@@ -112,6 +127,7 @@ impl Problems {
     /// Problems of a data file.
     pub fn in_file(file: &str) -> Self {
         Problems {
+            kind: Kind::Source,
             file: file.to_owned(),
             source: None,
             listed: Vec::new(),
@@ -135,14 +151,16 @@ impl Problems {
         let diagnostic = match &self.source {
             Some(source) => source.diagnostic(position, message),
             None => Diagnostic::at(&self.file, position, message),
-        };
+        }
+        .with_kind(self.kind);
         self.listed.push(diagnostic);
     }
 
-    /// Another list for the same source, such as its invalid numbers beside its unreadable
-    /// rows.
-    pub fn sibling(&self) -> Self {
+    /// Another list of problems of `kind` for the same source, such as its invalid numbers
+    /// beside its unreadable rows.
+    pub fn sibling(&self, kind: Kind) -> Self {
         Problems {
+            kind,
             file: self.file.clone(),
             source: self.source.clone(),
             listed: Vec::new(),
@@ -168,13 +186,16 @@ impl Problems {
             } else {
                 "problems"
             };
-            self.listed.push(Diagnostic::file(
-                &self.file,
-                format!(
-                    "{} more {more} in this source not shown (the first {MAX_PROBLEMS} are)",
-                    self.omitted
-                ),
-            ));
+            self.listed.push(
+                Diagnostic::file(
+                    &self.file,
+                    format!(
+                        "{} more {more} in this source not shown (the first {MAX_PROBLEMS} are)",
+                        self.omitted
+                    ),
+                )
+                .with_kind(self.kind),
+            );
         }
         self.listed
     }
@@ -183,13 +204,11 @@ impl Problems {
 /// Why a source could not be opened.
 #[derive(Debug)]
 pub enum OpenError {
-    /// The file does not exist.
-    NotFound,
     /// A problem with the file as a whole (unreadable, no header), reported at the source in
     /// the campaign file.
     Source(String),
     /// A problem at a place in the data file itself.
-    InFile(Diagnostic),
+    InFile(Box<Diagnostic>),
 }
 
 /// A source being read.
@@ -230,6 +249,21 @@ impl Reader {
     }
 }
 
+/// The columns of a CSV header for a message: the first few, each cut and escaped, since a
+/// header line is data too and may hold anything.
+pub fn column_names(header: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut names: Vec<String> = header
+        .iter()
+        .take(SHOWN)
+        .map(|name| crate::diagnostic::escape(&excerpt(name, true)).into_owned())
+        .collect();
+    if header.len() > SHOWN {
+        names.push(format!("and {} more", header.len() - SHOWN));
+    }
+    names.join(", ")
+}
+
 /// A CSV file with a header row.
 pub struct CsvReader {
     reader: csv::Reader<LineIndex<File>>,
@@ -242,12 +276,11 @@ pub type Header = Arc<[String]>;
 impl CsvReader {
     /// Opens a CSV file and reads its header. `path` is where the file is, `file` how
     /// diagnostics name it.
-    pub fn open(path: &Path, file: &str, delimiter: u8) -> Result<(CsvReader, Header), OpenError> {
-        let handle = open_file(path, file)?;
+    pub fn open(handle: File, file: &str, delimiter: u8) -> Result<(CsvReader, Header), OpenError> {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .trim(csv::Trim::Headers)
-            .buffer_capacity(64 * 1024)
+            .buffer_capacity(CSV_BUFFER_BYTES)
             .from_reader(LineIndex::new(handle));
         let header = reader
             .byte_headers()
@@ -266,10 +299,13 @@ impl CsvReader {
             match std::str::from_utf8(name) {
                 Ok(name) => names.push(name.to_owned()),
                 Err(_) => {
-                    return Err(OpenError::InFile(Diagnostic::at(
-                        file,
-                        Position::new(line, index + 1),
-                        "the header is not UTF-8 text (save the file as UTF-8)",
+                    return Err(OpenError::InFile(Box::new(
+                        Diagnostic::at(
+                            file,
+                            Position::new(line, index + 1),
+                            "the header is not UTF-8 text (save the file as UTF-8)",
+                        )
+                        .with_kind(Kind::Source),
                     )));
                 }
             }
@@ -305,6 +341,18 @@ impl CsvReader {
                         );
                         continue;
                     }
+                    csv::ErrorKind::Io(io) => {
+                        match io
+                            .get_ref()
+                            .and_then(|inner| inner.downcast_ref::<RowTooLong>())
+                        {
+                            Some(long) => {
+                                problems.push(Position::new(long.line, 1), long.to_string())
+                            }
+                            None => problems.push_file(format!("cannot read: {}", io.kind())),
+                        }
+                        return false;
+                    }
                     _ => {
                         problems.push_file(format!("cannot read: {err}"));
                         return false;
@@ -313,6 +361,10 @@ impl CsvReader {
             }
             let start = self.record.position().map_or(0, csv::Position::byte);
             let line = self.reader.get_mut().line_at(start);
+            if let Some(column) = self.record.iter().position(|f| f.len() > MAX_FIELD_BYTES) {
+                problems.push(Position::new(line, column + 1), too_long_field());
+                continue;
+            }
             match utf8_fields(&self.record) {
                 Ok(fields) => batch.push(fields, Position::new(line, batch.phone + 1)),
                 Err(column) => problems.push(
@@ -340,6 +392,8 @@ struct LineIndex<R> {
     at_line_start: bool,
     /// Offset and number of each line that starts with content, not yet asked about.
     starts: VecDeque<(u64, usize)>,
+    /// Where the record last asked about starts: bytes read past it belong to records after.
+    record_start: u64,
 }
 
 impl<R> LineIndex<R> {
@@ -350,6 +404,7 @@ impl<R> LineIndex<R> {
             line: 1,
             at_line_start: true,
             starts: VecDeque::new(),
+            record_start: 0,
         }
     }
 
@@ -357,6 +412,7 @@ impl<R> LineIndex<R> {
     /// record: only blank lines and line breaks can stand between the two. Asked in
     /// increasing order, so the lines before are forgotten.
     fn line_at(&mut self, start: u64) -> usize {
+        self.record_start = start;
         while self
             .starts
             .front()
@@ -370,6 +426,11 @@ impl<R> LineIndex<R> {
 
 impl<R: Read> Read for LineIndex<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // csv reads ahead a buffer (64 KiB) at a time, so the row being read is at least this
+        // long once more than a row and two buffers were read past the last record's start.
+        if self.offset - self.record_start > (MAX_ROW_BYTES + 2 * CSV_BUFFER_BYTES) as u64 {
+            return Err(std::io::Error::other(RowTooLong { line: self.line }));
+        }
         let read = self.inner.read(buf)?;
         let bytes = &buf[..read];
         let mut pending = false;
@@ -396,6 +457,16 @@ impl<R: Read> Read for LineIndex<R> {
         self.offset += read as u64;
         Ok(read)
     }
+}
+
+/// The bytes csv reads at a time.
+const CSV_BUFFER_BYTES: usize = 64 * 1024;
+
+fn too_long_field() -> String {
+    format!(
+        "this field is longer than {} KiB; a source holds phone numbers and short values",
+        MAX_FIELD_BYTES / 1024
+    )
 }
 
 /// The fields of a record as text, or the index of the first field that is not UTF-8.
@@ -425,25 +496,31 @@ pub struct TextReader {
 }
 
 impl TextReader {
-    pub fn open(path: &Path, file: &str) -> Result<TextReader, OpenError> {
-        Ok(TextReader {
-            reader: BufReader::with_capacity(64 * 1024, open_file(path, file)?),
+    pub fn new(handle: File) -> TextReader {
+        TextReader {
+            reader: BufReader::with_capacity(64 * 1024, handle),
             line: Vec::new(),
             number: 0,
-        })
+        }
     }
 
     /// Lines hold one number each; blank lines and everything after `#` are skipped.
     fn fill(&mut self, batch: &mut Batch, problems: &mut Problems) -> bool {
         loop {
             self.line.clear();
-            match self.reader.read_until(b'\n', &mut self.line) {
+            let mut bounded = (&mut self.reader).take(MAX_ROW_BYTES as u64 + 1);
+            match bounded.read_until(b'\n', &mut self.line) {
                 Ok(0) => return false,
                 Ok(_) => self.number += 1,
                 Err(err) => {
-                    problems.push_file(format!("cannot read: {err}"));
+                    problems.push_file(format!("cannot read: {}", err.kind()));
                     return false;
                 }
+            }
+            if self.line.len() > MAX_ROW_BYTES {
+                let long = RowTooLong { line: self.number };
+                problems.push(Position::new(self.number, 1), long.to_string());
+                return false;
             }
             let mut bytes = self.line.as_slice();
             if self.number == 1 {
@@ -461,6 +538,10 @@ impl TextReader {
             if number.is_empty() {
                 continue;
             }
+            if number.len() > MAX_FIELD_BYTES {
+                problems.push(Position::new(self.number, 1), too_long_field());
+                continue;
+            }
             let indent = content.len() - content.trim_start().len();
             let column = content[..indent].chars().count() + 1;
             batch.push([number], Position::new(self.number, column));
@@ -471,155 +552,89 @@ impl TextReader {
     }
 }
 
-fn open_file(path: &Path, file: &str) -> Result<File, OpenError> {
-    File::open(path).map_err(|err| match err.kind() {
-        ErrorKind::NotFound => OpenError::NotFound,
-        _ => OpenError::Source(format!("cannot read {file}: {err}")),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn write(name: &str, content: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+    /// Every phone field a source yields, and the messages of its problems with their lines.
+    fn read(name: &str, bytes: &[u8]) -> (Vec<String>, Vec<(Option<usize>, String)>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
-        std::fs::write(&path, content).unwrap();
-        (dir, path)
-    }
-
-    fn rows(
-        reader: &mut Reader,
-        batch: &mut Batch,
-        problems: &mut Problems,
-    ) -> Vec<(String, Position)> {
-        let mut out = Vec::new();
+        std::fs::write(&path, bytes).unwrap();
+        let handle = File::open(&path).unwrap();
+        let mut problems = Problems::in_file(name);
+        let (mut reader, mut batch) = if name.ends_with(".csv") {
+            match CsvReader::open(handle, name, b',') {
+                Ok((reader, header)) => {
+                    let phone = header.iter().position(|h| h == "phone").unwrap();
+                    (Reader::Csv(reader), Batch::new(header.len(), phone))
+                }
+                Err(err) => panic!("{err:?}"),
+            }
+        } else {
+            (Reader::Text(TextReader::new(handle)), Batch::new(1, 0))
+        };
+        let mut phones = Vec::new();
         loop {
-            let more = reader.fill(batch, problems);
-            out.extend(
-                (0..batch.len()).map(|row| (batch.phone(row).to_owned(), batch.position(row))),
-            );
+            let more = reader.fill(&mut batch, &mut problems);
+            phones.extend((0..batch.len()).map(|row| batch.phone(row).to_owned()));
             batch.clear();
             if !more {
-                return out;
+                break;
             }
         }
-    }
-
-    #[test]
-    fn csv_rows_have_lines_and_field_numbers() {
-        let (_dir, path) = write(
-            "a.csv",
-            "\u{feff}id , phone\n1,+44 7700 900100\n2\n\n3,\"07700\n900102\"\n4,07700 900103,x\n5,07700 900104\n"
-                .as_bytes(),
-        );
-        let (csv, header) = CsvReader::open(&path, "a.csv", b',').unwrap();
-        assert_eq!(&header[..], ["id".to_owned(), "phone".to_owned()]);
-        let mut batch = Batch::new(header.len(), 1);
-        let mut problems = Problems::in_file("a.csv");
-        let got = rows(&mut Reader::Csv(csv), &mut batch, &mut problems);
-        assert_eq!(
-            got,
-            vec![
-                ("+44 7700 900100".to_owned(), Position::new(2, 2)),
-                ("07700\n900102".to_owned(), Position::new(5, 2)),
-                ("07700 900104".to_owned(), Position::new(8, 2)),
-            ]
-        );
-        let problems = problems.into_diagnostics();
-        assert_eq!(problems.len(), 2);
-        assert_eq!(problems[0].location(), "a.csv:3:2");
-        assert!(
-            problems[0]
-                .message
-                .contains("this row has 1 field, the header has 2")
-        );
-        assert_eq!(problems[1].location(), "a.csv:7:3");
-    }
-
-    #[test]
-    fn csv_lines_are_right_after_crlf_and_blank_lines() {
-        let (_dir, path) = write(
-            "d.csv",
-            b"phone\r\n\r\n07700 900100\r\n\r\n\r\n\"07700\r\n900101\"\r\n07700 900102",
-        );
-        let (csv, header) = CsvReader::open(&path, "d.csv", b',').unwrap();
-        let mut batch = Batch::new(header.len(), 0);
-        let mut problems = Problems::in_file("d.csv");
-        let lines: Vec<usize> = rows(&mut Reader::Csv(csv), &mut batch, &mut problems)
-            .iter()
-            .map(|(_, position)| position.line)
+        let problems = problems
+            .into_diagnostics()
+            .into_iter()
+            .map(|d| (d.position.map(|p| p.line), d.message))
             .collect();
-        assert_eq!(lines, [3, 6, 8]);
+        (phones, problems)
     }
 
     #[test]
-    fn csv_fields_must_be_utf8() {
-        let (_dir, path) = write("b.csv", b"phone;name\n07700 900100;\xff\xfe\n");
-        let (csv, header) = CsvReader::open(&path, "b.csv", b';').unwrap();
-        let mut batch = Batch::new(header.len(), 0);
-        let mut problems = Problems::in_file("b.csv");
-        assert!(rows(&mut Reader::Csv(csv), &mut batch, &mut problems).is_empty());
-        assert_eq!(problems.into_diagnostics()[0].location(), "b.csv:2:2");
+    fn a_field_over_the_limit_is_reported_at_its_row_and_the_rest_is_read() {
+        let long = "9".repeat(MAX_FIELD_BYTES + 1);
+        let csv = format!("id,phone\n1,{long}\n2,020 7946 0001\n");
+        let (phones, problems) = read("a.csv", csv.as_bytes());
+        assert_eq!(phones, ["020 7946 0001"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, Some(2));
+        assert!(problems[0].1.contains("longer than 64 KiB"), "{problems:?}");
+        let text = format!("{long}\n020 7946 0002\n");
+        let (phones, problems) = read("a.txt", text.as_bytes());
+        assert_eq!((phones.len(), problems.len()), (1, 1), "{problems:?}");
     }
 
     #[test]
-    fn empty_csv_has_no_header() {
-        let (_dir, path) = write("c.csv", b"");
+    fn a_row_without_end_stops_reading_with_a_located_error() {
+        let endless = vec![b'7'; 3 * MAX_ROW_BYTES];
+        let mut csv = b"phone\n020 7946 0001\n".to_vec();
+        csv.extend_from_slice(&endless);
+        let (phones, problems) = read("b.csv", &csv);
+        assert_eq!(phones, ["020 7946 0001"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, Some(3));
         assert!(
-            matches!(CsvReader::open(&path, "c.csv", b','), Err(OpenError::Source(m)) if m.contains("no header"))
+            problems[0].1.starts_with("line 3 is longer than 1 MiB"),
+            "{problems:?}"
         );
-        let missing = path.with_file_name("missing.csv");
-        assert!(matches!(
-            CsvReader::open(&missing, "m.csv", b','),
-            Err(OpenError::NotFound)
-        ));
+        let mut text = b"020 7946 0001\n".to_vec();
+        text.extend_from_slice(&endless);
+        let (phones, problems) = read("b.txt", &text);
+        assert_eq!(phones, ["020 7946 0001"]);
+        assert_eq!(problems[0].0, Some(2), "{problems:?}");
     }
 
     #[test]
-    fn text_files_skip_blanks_and_comments() {
-        let (_dir, path) = write(
-            "n.txt",
-            b"\xef\xbb\xbf# numbers\n07700 900100\r\n\n   +44 7700 900101  # the office\n\xff\n",
-        );
-        let mut reader = Reader::Text(TextReader::open(&path, "n.txt").unwrap());
-        let mut batch = Batch::new(1, 0);
-        let mut problems = Problems::in_file("n.txt");
-        let got = rows(&mut reader, &mut batch, &mut problems);
+    fn column_names_are_few_cut_and_escaped() {
+        let header: Vec<String> = (0..10).map(|i| format!("c{i}")).collect();
         assert_eq!(
-            got,
-            vec![
-                ("07700 900100".to_owned(), Position::new(2, 1)),
-                ("+44 7700 900101".to_owned(), Position::new(4, 4)),
-            ]
+            column_names(&header),
+            "c0, c1, c2, c3, c4, c5, c6, c7, and 2 more"
         );
-        assert_eq!(problems.into_diagnostics()[0].location(), "n.txt:5:1");
-    }
-
-    #[test]
-    fn batches_fill_up_and_continue() {
-        let numbers: Vec<(String, Position)> = (0..BATCH_ROWS + 5)
-            .map(|i| (i.to_string(), Position::new(i + 1, 1)))
-            .collect();
-        let (mut reader, mut batch) = Reader::inline(numbers);
-        let mut problems = Problems::in_file("x");
-        assert!(reader.fill(&mut batch, &mut problems));
-        assert_eq!(batch.len(), BATCH_ROWS);
-        batch.clear();
-        assert!(!reader.fill(&mut batch, &mut problems));
-        assert_eq!(batch.len(), 5);
-        assert_eq!(batch.phone(4), (BATCH_ROWS + 4).to_string());
-    }
-
-    #[test]
-    fn problems_are_capped() {
-        let mut problems = Problems::in_file("x.csv");
-        for line in 0..MAX_PROBLEMS + 3 {
-            problems.push(Position::new(line + 1, 1), "bad");
-        }
-        let listed = problems.into_diagnostics();
-        assert_eq!(listed.len(), MAX_PROBLEMS + 1);
-        assert!(listed[MAX_PROBLEMS].message.starts_with("3 more problems"));
+        let hostile = ["a\u{1b}[2J".to_owned(), "x".repeat(100)];
+        let listed = column_names(&hostile);
+        assert!(listed.starts_with("a\\u{1b}[2J, xxx"), "{listed}");
+        assert!(listed.ends_with("x…"), "{listed}");
     }
 }

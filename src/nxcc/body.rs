@@ -43,6 +43,12 @@ impl CreateAndCall {
             call_list: Vec::new(),
         }
     }
+
+    /// The body as sent: compact JSON, serialized once so the signed bytes are the sent bytes.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self)
+            .expect("a createandcall body serializes: it holds only strings and numbers")
+    }
 }
 
 /// One number of a task.

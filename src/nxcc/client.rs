@@ -8,10 +8,10 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::{Url, redirect, retry};
 
+use super::ConfigError;
 use super::credentials::Credentials;
 use super::response::{ApiResponse, CODE_OK, CODE_STALE_TS, is_rejection};
 use super::sign::{ACTION_CC, BIZ_TYPE_CC, SignAlgorithm, sign};
-use crate::error::Error;
 
 /// The gateway used when none is configured.
 pub const DEFAULT_ENDPOINT: &str = "https://api2.nxcloud.com";
@@ -125,13 +125,12 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(config: ClientConfig) -> Result<Client, Error> {
+    pub fn new(config: ClientConfig) -> Result<Client, ConfigError> {
         let url = create_and_call_url(&config.endpoint)?;
-        let access_key = HeaderValue::from_str(&config.credentials.access_key).map_err(|_| {
-            Error::msg("NXCC_ACCESS_KEY contains characters that cannot be sent in an HTTP header")
-        })?;
+        let access_key = HeaderValue::from_str(&config.credentials.access_key)
+            .map_err(|_| ConfigError::KeyNotAHeader)?;
         if config.connect_timeout.is_zero() || config.request_timeout.is_zero() {
-            return Err(Error::msg("NXCC client timeouts must be longer than zero"));
+            return Err(ConfigError::ZeroTimeout);
         }
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("campaignctl/", env!("CARGO_PKG_VERSION")))
@@ -146,9 +145,9 @@ impl Client {
             // The sandbox runs on loopback; a proxy from the environment could not reach it.
             builder = builder.no_proxy();
         }
-        let http = builder.build().map_err(|err| {
-            Error::msg(format!("cannot set up the HTTP client: {}", describe(&err)))
-        })?;
+        let http = builder
+            .build()
+            .map_err(|err| ConfigError::HttpClient(describe(&err)))?;
         Ok(Client {
             http,
             url,
@@ -297,9 +296,12 @@ fn classify(status: StatusCode, answer: &[u8]) -> Outcome {
 
 /// The createandcall URL under a gateway base URL, which may end in a slash or carry a path
 /// prefix (a proxy or the sandbox behind one).
-pub fn create_and_call_url(endpoint: &str) -> Result<Url, Error> {
-    let invalid = |why: &str| Error::msg(format!("invalid NXCC endpoint `{endpoint}`: {why}"));
-    let mut url = Url::parse(endpoint.trim()).map_err(|err| invalid(&err.to_string()))?;
+pub fn create_and_call_url(endpoint: &str) -> Result<Url, ConfigError> {
+    let invalid = |why: &'static str| ConfigError::InvalidEndpoint {
+        endpoint: without_userinfo(endpoint),
+        why,
+    };
+    let mut url = Url::parse(endpoint.trim()).map_err(|err| invalid(parse_problem(err)))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("the scheme must be https (or http)"));
     }
@@ -317,6 +319,31 @@ pub fn create_and_call_url(endpoint: &str) -> Result<Url, Error> {
     let path = format!("{}{CREATE_AND_CALL_PATH}", url.path().trim_end_matches('/'));
     url.set_path(&path);
     Ok(url)
+}
+
+/// `endpoint` as it may be shown: a user name or password written into it (`https://k:s@host`)
+/// is replaced by `***`, so a secret put where it does not belong is never echoed.
+fn without_userinfo(endpoint: &str) -> String {
+    let Some((scheme, rest)) = endpoint.split_once("://") else {
+        return endpoint.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => endpoint.to_owned(),
+    }
+}
+
+/// What is wrong with a URL that does not parse, in words that quote nothing of it.
+fn parse_problem(err: url::ParseError) -> &'static str {
+    match err {
+        url::ParseError::RelativeUrlWithoutBase => {
+            "not an absolute URL; write it as https://HOST, e.g. https://api-hk.nxlink.ai"
+        }
+        url::ParseError::EmptyHost => "it has no host",
+        url::ParseError::InvalidPort => "the port is not a number from 0 to 65535",
+        _ => "not a valid URL",
+    }
 }
 
 fn is_loopback(url: &Url) -> bool {

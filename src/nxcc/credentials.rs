@@ -2,7 +2,7 @@
 
 use secrecy::SecretString;
 
-use crate::error::Error;
+use super::ConfigError;
 
 /// Environment variable holding the access key.
 pub const ACCESS_KEY_VAR: &str = "NXCC_ACCESS_KEY";
@@ -28,7 +28,7 @@ impl Credentials {
     }
 
     /// Reads `NXCC_ACCESS_KEY` and `NXCC_ACCESS_SECRET`.
-    pub fn from_env() -> Result<Self, Error> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -36,7 +36,7 @@ impl Credentials {
     /// changing the process environment is unsafe while other threads run).
     ///
     /// An empty value counts as missing: an empty key or secret can only be a mistake.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let read = |name: &str| lookup(name).filter(|value| !value.is_empty());
         let key = read(ACCESS_KEY_VAR);
         let secret = read(ACCESS_SECRET_VAR).map(SecretString::from);
@@ -53,11 +53,7 @@ impl Credentials {
                 .into_iter()
                 .flatten()
                 .collect();
-                Err(Error::msg(format!(
-                    "missing NXCC credentials: {} not set; set both {ACCESS_KEY_VAR} and \
-                     {ACCESS_SECRET_VAR} in the environment",
-                    missing.join(" and "),
-                )))
+                Err(ConfigError::MissingCredentials { missing })
             }
         }
     }

@@ -3,6 +3,7 @@
 pub mod body;
 pub mod client;
 pub mod credentials;
+mod error;
 pub mod response;
 pub mod sign;
 
@@ -12,5 +13,6 @@ pub use client::{
     DEFAULT_REQUEST_TIMEOUT, Outcome, create_and_call_url,
 };
 pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
+pub use error::ConfigError;
 pub use response::{ApiResponse, is_rejection};
 pub use sign::{SignAlgorithm, sign, sign_headers};

@@ -6,7 +6,6 @@ pub mod saved;
 
 use std::collections::{BTreeMap, HashSet};
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::expand::ExpandedCampaign;
@@ -14,8 +13,7 @@ use crate::nxcc::CreateAndCall;
 use crate::state::{Attempt, CampaignState, Snapshot, StateIdentity, settings_of};
 
 /// What a plan does with one task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Send a createandcall request (a first task or a follow-up holding only new numbers).
     Create,
@@ -40,7 +38,7 @@ impl Action {
 
 /// A setting that differs from what the task was last sent with. A created task cannot be
 /// edited through the API, so the change applies to follow-up tasks only.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SettingChange {
     pub field: String,
     pub before: Value,
@@ -48,8 +46,7 @@ pub struct SettingChange {
 }
 
 /// One line of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub action: Action,
     pub campaign: String,
@@ -61,28 +58,18 @@ pub struct Change {
     /// blocked.
     pub number_count: usize,
     /// Create: whether this is a follow-up of a task sent before.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub follow_up: bool,
     /// Numbers of the task in the files that were already sent, and are left out.
-    #[serde(skip_serializing_if = "is_zero")]
     pub already_sent: usize,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub settings_changed: Vec<SettingChange>,
     /// In state: the attempt this change is about (in doubt, orphaned).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub attempt_id: Option<i64>,
     /// Create: the exact body to send.
-    #[serde(skip)]
     pub body: Option<CreateAndCall>,
 }
 
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
 /// Per campaign: what expansion dropped, for the reader of the plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CampaignSummary {
     pub name: String,
     pub file: String,

@@ -13,9 +13,80 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Plan;
-use crate::error::Error;
 use crate::nxcc::CreateAndCall;
 use crate::state::StateIdentity;
+
+/// Why a plan file cannot be written or applied.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{path} is a plan of format {version}, written by a newer campaignctl; this one reads \
+         format {FORMAT_VERSION}"
+    )]
+    NewerFormat { path: String, version: u64 },
+
+    #[error("{path} is not a campaignctl plan file (make one with `campaignctl plan --out FILE`)")]
+    NotAPlan { path: String },
+
+    #[error("{path} is not a valid plan file: {source}")]
+    Invalid {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error("the plan's body for {campaign}/{task_name} is not a createandcall body: {source}")]
+    NotABody {
+        campaign: String,
+        task_name: String,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    #[error(
+        "the plan's body for {campaign}/{task_name} does not match its summary; the plan file \
+         was edited"
+    )]
+    BodyMismatch { campaign: String, task_name: String },
+
+    #[error(
+        "refusing to write the plan to {path}: it holds something else (a campaign file?), which \
+         would be lost; choose another file, e.g. reviewed.plan.json"
+    )]
+    WouldOverwrite { path: String },
+
+    #[error(
+        "the plan file was modified after it was written; refusing to apply it (make a new plan)"
+    )]
+    Modified,
+
+    #[error(
+        "the plan was made against a different state; refusing to apply it (check --state, or \
+         make a new plan)"
+    )]
+    OtherState,
+
+    #[error(
+        "the plan is stale, refusing to apply it: {}; run `campaignctl plan --out FILE` again \
+         and review the new plan",
+        .changes.join("; ")
+    )]
+    Stale { changes: Vec<String> },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SavedPlanError + '_ {
+    move |source| SavedPlanError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
 
 pub const FORMAT_VERSION: u32 = 1;
 const KIND: &str = "campaignctl-plan";
@@ -58,32 +129,32 @@ pub struct SavedRequest {
 impl SavedRequest {
     /// The body, parsed, for recording its intent; refuses a body that is not a createandcall
     /// body or that disagrees with the request's own fields.
-    pub fn parsed_body(&self) -> Result<CreateAndCall, Error> {
-        let body: CreateAndCall = serde_json::from_str(&self.body).map_err(|err| {
-            Error::msg(format!(
-                "the plan's body for {}/{} is not a createandcall body: {err}",
-                self.campaign, self.task_name
-            ))
-        })?;
+    pub fn parsed_body(&self) -> Result<CreateAndCall, SavedPlanError> {
+        let body: CreateAndCall =
+            serde_json::from_str(&self.body).map_err(|source| SavedPlanError::NotABody {
+                campaign: self.campaign.clone(),
+                task_name: self.task_name.clone(),
+                source,
+            })?;
         if body.task_name != self.task_name || body.call_list.len() != self.number_count {
-            return Err(Error::msg(format!(
-                "the plan's body for {}/{} does not match its summary; the plan file was edited",
-                self.campaign, self.task_name
-            )));
+            return Err(SavedPlanError::BodyMismatch {
+                campaign: self.campaign.clone(),
+                task_name: self.task_name.clone(),
+            });
         }
         Ok(body)
     }
 }
 
 /// The SHA-256 of a file's bytes, as lowercase hex.
-pub fn hash_file(path: &Path) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|err| Error::io(path, err))?;
+pub fn hash_file(path: &Path) -> Result<String, SavedPlanError> {
+    let bytes = std::fs::read(path).map_err(io_error(path))?;
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
 impl SavedPlan {
     /// A plan file for `plan`, computed from `inputs`, sealed with `key`.
-    pub fn new(plan: &Plan, inputs: &[PathBuf], key: &[u8]) -> Result<SavedPlan, Error> {
+    pub fn new(plan: &Plan, inputs: &[PathBuf], key: &[u8]) -> Result<SavedPlan, SavedPlanError> {
         let mut inputs: Vec<InputFile> = inputs
             .iter()
             .map(|path| {
@@ -92,20 +163,18 @@ impl SavedPlan {
                     sha256: hash_file(path)?,
                 })
             })
-            .collect::<Result<_, Error>>()?;
+            .collect::<Result<_, SavedPlanError>>()?;
         inputs.sort_by(|a, b| a.path.cmp(&b.path));
         inputs.dedup();
         let requests = plan
             .creates()
-            .filter_map(|change| {
-                let body = change.body.as_ref()?;
-                Some(SavedRequest {
-                    campaign: change.campaign.clone(),
-                    base_name: change.base_name.clone(),
-                    task_name: change.task_name.clone(),
-                    number_count: change.number_count,
-                    body: serde_json::to_string(body).ok()?,
-                })
+            .filter_map(|change| Some((change, change.body.as_ref()?)))
+            .map(|(change, body)| SavedRequest {
+                campaign: change.campaign.clone(),
+                base_name: change.base_name.clone(),
+                task_name: change.task_name.clone(),
+                number_count: change.number_count,
+                body: body.to_json(),
             })
             .collect();
         let mut saved = SavedPlan {
@@ -121,26 +190,52 @@ impl SavedPlan {
         Ok(saved)
     }
 
+    /// The HMAC of everything but the seal itself, computed over the same serialization as the
+    /// file but streamed into the hash: a plan of a million numbers is never copied for it.
     fn compute_mac(&self, key: &[u8]) -> String {
-        let unsealed = SavedPlan {
-            mac: String::new(),
-            ..self.clone()
+        let unsealed = Unsealed {
+            format_version: self.format_version,
+            kind: &self.kind,
+            created_at: &self.created_at,
+            state: &self.state,
+            inputs: &self.inputs,
+            requests: &self.requests,
+            mac: "",
         };
-        let text = serde_json::to_string(&unsealed).unwrap_or_default();
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key");
-        mac.update(text.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        let mut mac =
+            MacWriter(<Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key"));
+        // Writing into a hash cannot fail, and these types always serialize.
+        let _ = serde_json::to_writer(&mut mac, &unsealed);
+        hex::encode(mac.0.finalize().into_bytes())
     }
 
     /// Writes the plan to `path`, readable by its owner only (it holds phone numbers).
-    pub fn write(&self, path: &Path) -> Result<(), Error> {
-        let text = serde_json::to_string_pretty(self).map_err(|err| Error::msg(err.to_string()))?;
-        crate::fsutil::write_private(path, text.as_bytes())
+    pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
+        if path.exists() && !Self::is_plan_file(path) {
+            return Err(SavedPlanError::WouldOverwrite {
+                path: path.display().to_string(),
+            });
+        }
+        // These types always serialize (strings, numbers and lists of them).
+        let text = serde_json::to_string_pretty(self).unwrap_or_default();
+        crate::fsutil::write_private(path, text.as_bytes()).map_err(io_error(path))
+    }
+
+    /// Whether the file at `path` is a plan file, by its first bytes: a JSON object naming
+    /// its kind. Anything unreadable is not.
+    pub fn is_plan_file(path: &Path) -> bool {
+        use std::io::Read;
+        let mut head = Vec::new();
+        let read = std::fs::File::open(path).and_then(|file| file.take(256).read_to_end(&mut head));
+        let head = String::from_utf8_lossy(&head);
+        read.is_ok()
+            && head.trim_start().starts_with('{')
+            && head.contains(&format!("\"kind\": \"{KIND}\""))
     }
 
     /// Reads a plan file, checking only its form; see [`SavedPlan::verify`].
-    pub fn read(path: &Path) -> Result<SavedPlan, Error> {
-        let text = std::fs::read_to_string(path).map_err(|err| Error::io(path, err))?;
+    pub fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
+        let text = std::fs::read_to_string(path).map_err(io_error(path))?;
         let kind = serde_json::from_str::<serde_json::Value>(&text)
             .ok()
             .and_then(|v| {
@@ -151,42 +246,33 @@ impl SavedPlan {
             });
         match kind {
             Some((kind, version)) if kind == KIND && version > u64::from(FORMAT_VERSION) => {
-                return Err(Error::msg(format!(
-                    "{} is a plan of format {version}, written by a newer campaignctl; this one \
-                     reads format {FORMAT_VERSION}",
-                    path.display()
-                )));
+                return Err(SavedPlanError::NewerFormat {
+                    path: path.display().to_string(),
+                    version,
+                });
             }
             Some((kind, _)) if kind == KIND => {}
             _ => {
-                return Err(Error::msg(format!(
-                    "{} is not a campaignctl plan file (make one with `campaignctl plan --out {}`)",
-                    path.display(),
-                    path.display()
-                )));
+                return Err(SavedPlanError::NotAPlan {
+                    path: path.display().to_string(),
+                });
             }
         }
-        serde_json::from_str(&text).map_err(|err| {
-            Error::msg(format!(
-                "{} is not a valid plan file: {err}",
-                path.display()
-            ))
+        serde_json::from_str(&text).map_err(|source| SavedPlanError::Invalid {
+            path: path.display().to_string(),
+            source,
         })
     }
 
     /// Refuses the plan unless it is untouched, made against exactly `state`, and every input
     /// file is as it was. The error says everything that changed.
-    pub fn verify(&self, state: &StateIdentity, key: &[u8]) -> Result<(), Error> {
+    pub fn verify(&self, state: &StateIdentity, key: &[u8]) -> Result<(), SavedPlanError> {
         if self.mac != self.compute_mac(key) {
-            return Err(Error::msg(if self.state.id == state.id {
-                "the plan file was modified after it was written; refusing to apply it (make a \
-                 new plan)"
-                    .to_owned()
+            return Err(if self.state.id == state.id {
+                SavedPlanError::Modified
             } else {
-                "the plan was made against a different state file; refusing to apply it (check \
-                 --state, or make a new plan)"
-                    .to_owned()
-            }));
+                SavedPlanError::OtherState
+            });
         }
         let mut problems = Vec::new();
         if self.state.version != state.version {
@@ -205,10 +291,33 @@ impl SavedPlan {
         if problems.is_empty() {
             return Ok(());
         }
-        Err(Error::msg(format!(
-            "the plan is stale, refusing to apply it: {}; run `campaignctl plan --out FILE` \
-             again and review the new plan",
-            problems.join("; ")
-        )))
+        Err(SavedPlanError::Stale { changes: problems })
+    }
+}
+
+/// The fields of a plan the seal covers, borrowed, in the file's order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Unsealed<'a> {
+    format_version: u32,
+    kind: &'a str,
+    created_at: &'a str,
+    state: &'a StateIdentity,
+    inputs: &'a [InputFile],
+    requests: &'a [SavedRequest],
+    mac: &'a str,
+}
+
+/// Serialized bytes straight into the HMAC.
+struct MacWriter(Hmac<Sha256>);
+
+impl std::io::Write for MacWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

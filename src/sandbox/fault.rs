@@ -12,8 +12,6 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::error::Error;
-
 /// Which createandcall requests a fault applies to, by their 1-based number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -59,14 +57,23 @@ pub fn fault_for(faults: &[Fault], number: u64) -> Option<&Fault> {
         .find(|fault| fault.target.matches(number))
 }
 
-impl FromStr for Fault {
-    type Err = Error;
+/// A fault spec that does not follow the grammar in `sandbox --help`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "invalid fault `{spec}`: {why} (expected e.g. `3=code:88`, `2-4=drop+record`, `*=delay:200`)"
+)]
+pub struct FaultSpecError {
+    spec: String,
+    why: String,
+}
 
-    fn from_str(spec: &str) -> Result<Fault, Error> {
-        let invalid = |why: String| {
-            Error::msg(format!(
-                "invalid fault `{spec}`: {why} (expected e.g. `3=code:88`, `2-4=drop+record`, `*=delay:200`)"
-            ))
+impl FromStr for Fault {
+    type Err = FaultSpecError;
+
+    fn from_str(spec: &str) -> Result<Fault, FaultSpecError> {
+        let invalid = |why: String| FaultSpecError {
+            spec: spec.to_owned(),
+            why,
         };
         let (when, actions) = spec
             .split_once('=')

@@ -31,11 +31,21 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
-pub use self::fault::{Answer, Fault, Target};
-use crate::error::Error;
+pub use self::fault::{Answer, Fault, FaultSpecError, Target};
 use crate::nxcc::client::CREATE_AND_CALL_PATH;
 use crate::nxcc::response::CODE_OK;
 use crate::nxcc::{ApiResponse, Credentials};
+
+/// Why the sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// The address `campaignctl sandbox` listens on by default.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
@@ -90,13 +100,20 @@ pub struct Sandbox;
 impl Sandbox {
     /// Binds `config.listen` and serves on the current tokio runtime until the handle is shut
     /// down or dropped.
-    pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, Error> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|err| Error::msg(format!("cannot listen on {}: {err}", config.listen)))?;
+    pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| SandboxError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
         let local_addr = listener
             .local_addr()
-            .map_err(|err| Error::msg(format!("cannot listen on {}: {err}", config.listen)))?;
+            .map_err(|source| SandboxError::Listen {
+                addr: config.listen,
+                source,
+            })?;
         let (events, _) = broadcast::channel(1024);
         let shared = Arc::new(Shared {
             credentials: config.credentials,
@@ -373,7 +390,8 @@ async fn set_faults(shared: &Shared, request: Request<Incoming>) -> Response<Ful
             );
         }
     };
-    let faults: Result<Vec<Fault>, Error> = specs.iter().map(|spec| spec.parse()).collect();
+    let faults: Result<Vec<Fault>, FaultSpecError> =
+        specs.iter().map(|spec| spec.parse()).collect();
     match faults {
         Ok(faults) => {
             let mut inner = shared.lock();

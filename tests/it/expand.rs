@@ -37,9 +37,18 @@ fn write(dir: &Path, name: &str, text: &str) {
 }
 
 fn expand_in(dir: &Path) -> Result<ExpandedCampaign, Vec<campaignctl::Diagnostic>> {
-    let checked = campaignctl::validate::check(&[dir.join("prop.campaign.yaml")]);
-    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
-    expand::expand(&checked.campaigns[0])
+    let root = campaignctl::load::Root::new(dir, None).unwrap();
+    let reading = expand::Reading {
+        root: &root,
+        show_numbers: false,
+        max_numbers: expand::DEFAULT_MAX_NUMBERS,
+    };
+    let mut expanded = campaignctl::pipeline::expand(&[dir.join("prop.campaign.yaml")], &reading);
+    if expanded.diagnostics.is_empty() {
+        Ok(expanded.campaigns.remove(0))
+    } else {
+        Err(expanded.diagnostics)
+    }
 }
 
 /// One of 30 numbers of the fictional 07700 900xxx range, as its subscriber digits.

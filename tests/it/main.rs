@@ -5,6 +5,8 @@
 
 mod apply;
 mod cli;
+mod confinement;
+mod editor;
 mod expand;
 mod plan_output;
 mod provider;
@@ -13,4 +15,5 @@ mod state_server;
 mod state_shared;
 mod state_sqlite;
 mod support;
+mod terminal;
 mod validate;

@@ -282,8 +282,10 @@ fn a_connection_lost_mid_apply_leaves_the_request_in_doubt_and_never_resends_it(
 
     // The next apply holds the task in flight in doubt and sends the rest, once.
     let next = ws.apply(&sandbox, &["campaigns", "--parallelism", "1"]);
-    next.expect_code(0);
+    // Exit 1: the task in flight is held in doubt until a person decides.
+    next.expect_code(1);
     assert!(next.stderr.contains("interrupted"), "{}", next.describe());
+    assert_eq!(next.summary().created, 2, "{}", next.describe());
     assert_eq!(sandbox.requests().len(), 3);
     let tasks = sandbox.tasks();
     assert_no_number_twice(&tasks, |_| "cut".to_owned());

@@ -112,8 +112,10 @@ fn a_state_file_copied_without_its_wal_after_a_kill_is_refused() {
     sandbox.set_faults(&[]);
     let requests = sandbox.requests().len();
     let rest = ws.apply(&sandbox, &["campaigns"]);
-    rest.expect_code(0);
+    // Exit 1: the interrupted task is held in doubt until a person decides.
+    rest.expect_code(1);
     assert!(rest.stderr.contains("interrupted"), "{}", rest.describe());
+    assert_eq!(rest.summary().created, 2, "{}", rest.describe());
     let tasks = sandbox.tasks();
     assert_no_number_twice(&tasks, |_| "traps".to_owned());
     assert_eq!(sandbox.requests().len(), requests + 2);

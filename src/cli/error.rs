@@ -1,0 +1,60 @@
+//! What can go wrong in the binary itself, beside the library's errors; each maps to an exit code.
+
+use campaignctl::error::EXIT_ERROR;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Library(#[from] campaignctl::Error),
+
+    #[error(
+        "apply needs confirmation: run it on a terminal, pass --auto-approve, or apply a reviewed \
+         plan file (`campaignctl plan --out FILE`, then `campaignctl apply FILE`)"
+    )]
+    NeedsConfirmation,
+
+    #[error("cancelled, nothing sent")]
+    Cancelled,
+
+    #[error("cannot read the answer: {0}")]
+    Answer(#[source] std::io::Error),
+
+    #[error("the workspace root {dir} cannot be used: {source}")]
+    Root {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+
+    #[error("cannot write to stdout: {0}")]
+    Stdout(#[source] std::io::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Library(err) => err.exit_code(),
+            _ => EXIT_ERROR,
+        }
+    }
+}
+
+/// The library's area errors reach the binary through [`campaignctl::Error`].
+macro_rules! through_library {
+    ($($area:ty),*) => {
+        $(impl From<$area> for CliError {
+            fn from(err: $area) -> Self {
+                CliError::Library(err.into())
+            }
+        })*
+    };
+}
+
+through_library!(
+    campaignctl::nxcc::ConfigError,
+    campaignctl::plan::saved::SavedPlanError,
+    campaignctl::sandbox::SandboxError
+);

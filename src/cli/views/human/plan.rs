@@ -1,0 +1,164 @@
+//! Plans for people: one block per campaign, one line per change, numbers masked unless asked.
+
+use std::fmt::Write as _;
+
+use campaignctl::nxcc::CreateAndCall;
+use campaignctl::plan::{Action, Change, Plan};
+
+use super::{escape_lines, mask, plural};
+
+/// How many numbers of a create are shown when numbers are masked.
+const SAMPLE_NUMBERS: usize = 3;
+
+/// The plan as people read it in a terminal or a pull request.
+pub fn render(plan: &Plan, show_numbers: bool) -> String {
+    let mut out = String::new();
+    for campaign in &plan.campaigns {
+        let _ = writeln!(out, "campaign {} ({})", campaign.name, campaign.file);
+        for change in plan.changes.iter().filter(|c| c.campaign == campaign.name) {
+            render_change(&mut out, change, show_numbers);
+        }
+        let mut dropped = Vec::new();
+        if campaign.duplicates_dropped > 0 {
+            dropped.push(plural(
+                campaign.duplicates_dropped,
+                "duplicate number dropped",
+                "duplicate numbers dropped",
+            ));
+        }
+        if campaign.excluded > 0 {
+            dropped.push(plural(
+                campaign.excluded,
+                "number excluded",
+                "numbers excluded",
+            ));
+        }
+        if !dropped.is_empty() {
+            let _ = writeln!(out, "    ({})", dropped.join(", "));
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, "{}", summary_line(plan));
+    escape_lines(&out)
+}
+
+fn render_change(out: &mut String, change: &Change, show_numbers: bool) {
+    let (sign, detail) = match change.action {
+        Action::Create if change.follow_up => (
+            "+",
+            format!(
+                "{} (follow-up: only numbers never sent before; {} already sent)",
+                plural(change.number_count, "number", "numbers"),
+                change.already_sent
+            ),
+        ),
+        Action::Create if change.already_sent > 0 => (
+            "+",
+            format!(
+                "{} ({} already sent in other tasks of the campaign)",
+                plural(change.number_count, "number", "numbers"),
+                change.already_sent
+            ),
+        ),
+        Action::Create => ("+", plural(change.number_count, "number", "numbers")),
+        Action::NoOp => (
+            "=",
+            format!(
+                "nothing new ({} already sent)",
+                plural(change.number_count, "number", "numbers")
+            ),
+        ),
+        Action::Orphaned => (
+            "?",
+            format!(
+                "in state, no longer in the files; nothing will be sent ({}). Forget it with: \
+                 campaignctl state forget \"{}/{}\"",
+                plural(change.number_count, "number", "numbers"),
+                change.campaign,
+                change.task_name
+            ),
+        ),
+        Action::InDoubt => (
+            "!",
+            format!(
+                "sent, outcome unknown: {} blocked until resolved with: campaignctl state \
+                 resolve \"{}/{}\" --created|--not-created",
+                plural(change.number_count, "number", "numbers"),
+                change.campaign,
+                change.task_name
+            ),
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "  {sign} {:<9} {}  {detail}",
+        change.action.as_str(),
+        quoted(&change.task_name)
+    );
+    for setting in &change.settings_changed {
+        let applies = if change.action == Action::Create {
+            "applies to this follow-up"
+        } else {
+            "applies to follow-up tasks only"
+        };
+        let _ = writeln!(
+            out,
+            "      ~ {}: {} -> {} ({applies}; a created task cannot be edited)",
+            setting.field, setting.before, setting.after
+        );
+    }
+    if let Some(body) = &change.body {
+        let _ = writeln!(out, "      numbers: {}", numbers_line(body, show_numbers));
+    }
+}
+
+fn numbers_line(body: &CreateAndCall, show_numbers: bool) -> String {
+    let shown = if show_numbers {
+        body.call_list.len()
+    } else {
+        SAMPLE_NUMBERS
+    };
+    let mut numbers: Vec<String> = body
+        .call_list
+        .iter()
+        .take(shown)
+        .map(|item| {
+            if show_numbers {
+                format!("+{}", item.user_phone)
+            } else {
+                mask(&item.user_phone)
+            }
+        })
+        .collect();
+    if body.call_list.len() > shown {
+        numbers.push(format!(
+            "… {} more (--show-numbers lists them)",
+            body.call_list.len() - shown
+        ));
+    }
+    numbers.join(", ")
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+fn summary_line(plan: &Plan) -> String {
+    let mut line = format!(
+        "Plan: {} to create, {} to dial",
+        plural(plan.count(Action::Create), "task", "tasks"),
+        plural(plan.numbers_to_dial(), "number", "numbers")
+    );
+    for (action, label) in [
+        (Action::NoOp, "unchanged"),
+        (Action::InDoubt, "in doubt"),
+        (Action::Orphaned, "orphaned"),
+    ] {
+        let n = plan.count(action);
+        if n > 0 {
+            let _ = write!(line, ", {n} {label}");
+        }
+    }
+    line.push('.');
+    line
+}

@@ -1,0 +1,5 @@
+//! Output for scripts: JSON documents whose shapes are their own types, with a format version,
+//! so that renaming a domain type's field never changes public output.
+
+pub mod diagnostics;
+pub mod plan;

@@ -1,0 +1,136 @@
+//! The one driver: discover → load → validate → expand → plan. Each phase hands its output to
+//! the next; no phase calls the one before it.
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::diagnostic::Diagnostic;
+use crate::error::Error;
+use crate::expand::{self, ExpandedCampaign, Reading};
+use crate::load::{self, LoadedCampaign};
+use crate::plan::{self, Plan};
+use crate::state::Store;
+use crate::validate::{self, NameUse};
+
+/// What checking and expanding the campaign files under some paths found.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    /// The campaigns that passed every check and expanded, in file order.
+    pub campaigns: Vec<ExpandedCampaign>,
+    /// Every problem of every file, sorted.
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many campaign files were found.
+    pub files_checked: usize,
+}
+
+impl Expanded {
+    /// The campaigns, when there are some and no file has a problem: a plan of half the files
+    /// would hide the other half's problems.
+    pub fn into_campaigns(self, paths: &[PathBuf]) -> Result<Vec<ExpandedCampaign>, Error> {
+        if !self.diagnostics.is_empty() {
+            return Err(Error::Invalid {
+                diagnostics: self.diagnostics,
+                files_checked: self.files_checked,
+            });
+        }
+        self.found_any(paths)?;
+        Ok(self.campaigns)
+    }
+
+    /// An error when `paths` held no campaign file at all: checking nothing must not pass.
+    pub fn found_any(&self, paths: &[PathBuf]) -> Result<(), Error> {
+        if self.files_checked > 0 || !self.diagnostics.is_empty() {
+            return Ok(());
+        }
+        Err(Error::NoCampaignFiles {
+            paths: if paths.is_empty() {
+                vec![load::DEFAULT_PATH.to_owned()]
+            } else {
+                paths.iter().map(|p| load::display(p)).collect()
+            },
+        })
+    }
+}
+
+/// One file, loaded and checked.
+type Checked = Result<LoadedCampaign, Vec<Diagnostic>>;
+
+/// Finds, loads, checks and expands every campaign file under `paths`, reading only inside
+/// `reading.root` and reporting every problem of every file at once.
+pub fn expand(paths: &[PathBuf], reading: &Reading<'_>) -> Expanded {
+    let root = reading.root;
+    let (files, mut diagnostics) = load::discover(paths, root);
+    // Files load and check independently, so many small ones spread over the cores.
+    let checked: Vec<(Option<NameUse>, Checked)> = files
+        .par_iter()
+        .map(|path| match load::load(path, root) {
+            Ok(document) => (NameUse::of(&document), validate::check(document, root)),
+            Err(problem) => (None, Err(vec![problem])),
+        })
+        .collect();
+    let mut names = Vec::new();
+    let mut valid = Vec::new();
+    for (name, result) in checked {
+        names.extend(name);
+        match result {
+            Ok(campaign) => valid.push(campaign),
+            Err(problems) => diagnostics.extend(problems),
+        }
+    }
+    diagnostics.extend(validate::unique_names(names));
+    let (campaigns, problems) = expand::expand_all(&valid, reading);
+    diagnostics.extend(problems);
+    Diagnostic::sort(&mut diagnostics);
+    Expanded {
+        campaigns,
+        diagnostics,
+        files_checked: files.len(),
+    }
+}
+
+/// Every file the campaigns were made from, for a saved plan to record.
+pub fn inputs(campaigns: &[ExpandedCampaign]) -> Vec<PathBuf> {
+    campaigns
+        .iter()
+        .flat_map(|c| c.inputs.iter().cloned())
+        .collect()
+}
+
+/// The plan of `campaigns` against what `store` says was sent.
+pub fn plan(campaigns: Vec<ExpandedCampaign>, store: &mut Store) -> Result<Plan, Error> {
+    let names: Vec<String> = campaigns.iter().map(|c| c.name.clone()).collect();
+    let snapshot = store.snapshot(names.iter().map(String::as_str))?;
+    Ok(plan::plan(campaigns, &snapshot))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::tests::VALID;
+
+    #[test]
+    fn a_name_clash_is_found_even_when_the_first_file_has_other_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let broken = VALID.replace("startCount: 1", "startCount: many");
+        std::fs::write(dir.path().join("a.campaign.yaml"), broken).unwrap();
+        std::fs::write(dir.path().join("b.campaign.yaml"), VALID).unwrap();
+        let root = load::Root::new(dir.path(), None).unwrap();
+        let reading = Reading {
+            root: &root,
+            show_numbers: false,
+            max_numbers: expand::DEFAULT_MAX_NUMBERS,
+        };
+        let checked = expand(&[dir.path().to_owned()], &reading);
+        let messages: Vec<&str> = checked
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(
+            messages[1].starts_with("campaign name \"t\" is already used by "),
+            "{messages:?}"
+        );
+    }
+}
