@@ -53,6 +53,12 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "N", default_value_t = apply::DEFAULT_RATE, value_parser = parse_rate)]
     pub rate: f64,
 
+    /// How to report results: `human` lines, or one `json` document on stdout for scripts
+    /// (the plan and per-task lines then go to stderr; approval must come from
+    /// `--auto-approve` or a saved plan).
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
+    pub format: ApplyFormat,
+
     /// Seconds to wait for the provider's answer before the task is held in doubt.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub request_timeout: u64,
@@ -81,7 +87,32 @@ fn parse_parallelism(text: &str) -> Result<usize, String> {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApplyFormat {
+    Human,
+    Json,
+}
+
+/// Where the human account of a run goes: stdout, or stderr when stdout carries JSON.
+#[derive(Debug, Clone, Copy)]
+struct Narration {
+    to_stderr: bool,
+}
+
+impl Narration {
+    fn say(self, text: std::fmt::Arguments<'_>) -> Result<(), CliError> {
+        if self.to_stderr {
+            super::output::stderr(text);
+            Ok(())
+        } else {
+            super::output::stdout(text)
+        }
+    }
+}
+
 pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError> {
+    let json = args.format == ApplyFormat::Json;
+    let narration = Narration { to_stderr: json };
     let location = global.location()?;
     let credentials = if global.sandbox {
         Credentials::from_env().unwrap_or_else(|_| Credentials::new("demo", "demo"))
@@ -111,7 +142,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
     let mut concerned = BTreeSet::new();
     let requests = match saved_plan_path(&args.paths) {
         Some(path) => {
-            let requests = requests_from_saved_plan(path, &mut store)?;
+            let requests = requests_from_saved_plan(path, &mut store, narration)?;
             concerned.extend(requests.iter().map(|r| r.campaign.clone()));
             requests
         }
@@ -119,31 +150,48 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
             let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
             concerned.extend(campaigns.iter().map(|c| c.name.clone()));
             let plan = pipeline::plan(campaigns, &mut store)?;
-            out!("{}", views::human::plan::render(&plan, global.show_numbers))?;
+            narration.say(format_args!(
+                "{}",
+                views::human::plan::render(&plan, global.show_numbers)
+            ))?;
             if plan.has_changes() {
+                // With JSON on stdout there is no room for a question: approval must be given.
+                if json && !args.auto_approve {
+                    return Err(CliError::NeedsConfirmation);
+                }
                 confirm(&runtime, &plan, &target, args.auto_approve)?;
             }
             Request::from_plan(plan)
         }
     };
-    let summary = if requests.is_empty() {
-        outln!("\nNothing to send.")?;
-        Summary::default()
+    let reports = if requests.is_empty() {
+        narration.say(format_args!("\nNothing to send.\n"))?;
+        Vec::new()
     } else {
         // The run is open from before the first request until every answer is recorded, so a
         // state separated from its journal in between is recognised (see `state::sqlite`).
         store.begin_run()?;
-        let reports = runtime.block_on(send(global, &args, credentials, &mut store, requests));
+        let reports = runtime.block_on(send(
+            global,
+            &args,
+            credentials,
+            &mut store,
+            requests,
+            narration,
+        ));
         if let Err(err) = store.end_run() {
             // Everything sent is recorded; only closing the run failed, which the next apply
             // handles. The outcome of this one stands.
             note!("warning: {err}");
         }
         let reports = reports?;
-        let summary = Summary::of(&reports);
-        outln!("{}", views::human::apply::summary_line(&summary))?;
-        summary
+        narration.say(format_args!(
+            "{}\n",
+            views::human::apply::summary_line(&Summary::of(&reports))
+        ))?;
+        reports
     };
+    let summary = Summary::of(&reports);
     // A CI job must not stay green while numbers are held: whatever this run did, tasks of its
     // campaigns left in doubt (by it or an earlier run) need a person.
     let in_doubt = store
@@ -158,6 +206,13 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
              --created|--not-created` (see `campaignctl state list`)"
         );
     }
+    if json {
+        outln!(
+            "{}",
+            views::json::apply::render(&reports, &summary, in_doubt)
+        )?;
+    }
+    super::output::job_summary(|| views::markdown::apply::render(&reports, &summary, in_doubt));
     Ok(if summary.is_success() && in_doubt == 0 {
         EXIT_OK
     } else {
@@ -172,15 +227,19 @@ fn saved_plan_path(paths: &[PathBuf]) -> Option<&Path> {
     }
 }
 
-fn requests_from_saved_plan(path: &Path, store: &mut Store) -> Result<Vec<Request>, CliError> {
+fn requests_from_saved_plan(
+    path: &Path,
+    store: &mut Store,
+    narration: Narration,
+) -> Result<Vec<Request>, CliError> {
     let saved = SavedPlan::read(path)?;
     saved.verify(&store.identity()?, &store.plan_key()?)?;
-    outln!(
-        "Applying the saved plan {} ({} requests, made {}).",
+    narration.say(format_args!(
+        "Applying the saved plan {} ({} requests, made {}).\n",
         path.display(),
         saved.requests.len(),
         saved.created_at
-    )?;
+    ))?;
     Ok(saved
         .requests
         .iter()
@@ -245,6 +304,7 @@ async fn send(
     credentials: Credentials,
     store: &mut Store,
     requests: Vec<Request>,
+    narration: Narration,
 ) -> Result<Vec<TaskReport>, CliError> {
     let sandbox = if global.sandbox {
         let config = SandboxConfig {
@@ -253,7 +313,7 @@ async fn send(
             faults: Vec::new(),
         };
         let handle = Sandbox::start(config).await?;
-        outln!("Started a sandbox at {}", handle.base_url())?;
+        narration.say(format_args!("Started a sandbox at {}\n", handle.base_url()))?;
         Some(handle)
     } else {
         None
@@ -272,7 +332,7 @@ async fn send(
         parallelism: args.parallelism,
         rate: args.rate,
     };
-    let observer = LineObserver::new(requests.len());
+    let observer = LineObserver::new(requests.len(), narration);
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_ok() {
             stop.store(true, Ordering::SeqCst);
@@ -297,10 +357,11 @@ async fn send(
 /// One line per finished task, readable in CI logs; on a terminal, a progress bar as well.
 struct LineObserver {
     bar: Option<indicatif::ProgressBar>,
+    narration: Narration,
 }
 
 impl LineObserver {
-    fn new(total: usize) -> LineObserver {
+    fn new(total: usize, narration: Narration) -> LineObserver {
         // The bar draws on stderr, so stderr decides; the lines go to stdout either way.
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(total as u64);
@@ -312,7 +373,7 @@ impl LineObserver {
             );
             bar
         });
-        LineObserver { bar }
+        LineObserver { bar, narration }
     }
 
     fn finish(&self) {
@@ -330,7 +391,7 @@ impl Observer for LineObserver {
         // A closed stdout must not stop the requests in flight from being recorded; the summary
         // line reports it.
         let print = || {
-            let _ = outln!("{line}");
+            let _ = self.narration.say(format_args!("{line}\n"));
         };
         match &self.bar {
             Some(bar) => {

@@ -98,6 +98,18 @@ pub struct GlobalArgs {
     /// FILE` tries a saved plan.
     #[arg(long, global = true)]
     pub sandbox: bool,
+
+    /// When to colour human output: on a terminal (`auto`, which `NO_COLOR` turns off),
+    /// `always` or `never`.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 impl GlobalArgs {
@@ -182,6 +194,11 @@ where
 }
 
 fn dispatch(cli: Cli) -> Result<i32, CliError> {
+    anstream::ColorChoice::write_global(match cli.global.color {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    });
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::Schema => schema::run(),

@@ -20,6 +20,25 @@ pub fn stderr(text: Arguments<'_>) {
     let _ = err.write_fmt(text);
 }
 
+/// Appends `markdown` to the GitHub Actions job summary when the job has one
+/// (`GITHUB_STEP_SUMMARY`); a summary that cannot be written is only noted.
+pub fn job_summary(markdown: impl FnOnce() -> String) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| writeln!(file, "{}", markdown()));
+    if let Err(err) = written {
+        stderr(format_args!(
+            "warning: cannot append to the job summary (GITHUB_STEP_SUMMARY): {}\n",
+            err.kind()
+        ));
+    }
+}
+
 /// `print!` for results: `out!("...")?`.
 macro_rules! out {
     ($($arg:tt)*) => {

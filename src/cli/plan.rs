@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use campaignctl::error::{EXIT_CHANGES, EXIT_OK};
+use campaignctl::error::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
 use campaignctl::pipeline;
 use campaignctl::plan::saved::SavedPlan;
 use campaignctl::state::Store;
@@ -22,8 +22,14 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
-    /// Print the plan as one JSON document instead of text.
-    #[arg(long)]
+    /// How to print the plan: `human` text, one `json` document (counts, never numbers), or
+    /// `markdown` for a pull-request comment (numbers masked). Files with problems are reported
+    /// in the same format where it has one (JSON: as `validate --format json` does).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+
+    /// Same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
 
     /// Exit 2 when the plan would send anything (0 when not, 1 on errors).
@@ -31,26 +37,50 @@ pub struct PlanArgs {
     pub detailed_exitcode: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
 pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> {
-    let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
+    let format = if args.json {
+        PlanFormat::Json
+    } else {
+        args.format
+    };
+    let expanded = global.expand(&args.paths)?;
+    if format == PlanFormat::Json && !expanded.diagnostics.is_empty() {
+        // A script reading stdout gets the problems in the shape it parses.
+        out!(
+            "{}",
+            views::json::diagnostics::render(&expanded.diagnostics)
+        )?;
+        return Ok(EXIT_ERROR);
+    }
+    let campaigns = expanded.into_campaigns(&args.paths)?;
     let inputs = pipeline::inputs(&campaigns);
     let mut store = Store::open(&global.location()?)?;
     let plan = pipeline::plan(campaigns, &mut store)?;
     if let Some(out) = &args.out {
         SavedPlan::new(&plan, &inputs, &store.plan_key()?)?.write(out)?;
     }
-    if args.json {
-        outln!("{}", views::json::plan::render(&plan))?;
-    } else {
-        out!("{}", views::human::plan::render(&plan, global.show_numbers))?;
-        if let Some(out) = &args.out {
-            outln!(
-                "\nSaved the plan to {}. Apply exactly it with: campaignctl apply {}",
-                out.display(),
-                out.display()
-            )?;
+    match format {
+        PlanFormat::Json => outln!("{}", views::json::plan::render(&plan))?,
+        PlanFormat::Markdown => out!("{}", views::markdown::plan::render(&plan))?,
+        PlanFormat::Human => {
+            out!("{}", views::human::plan::render(&plan, global.show_numbers))?;
+            if let Some(out) = &args.out {
+                outln!(
+                    "\nSaved the plan to {}. Apply exactly it with: campaignctl apply {}",
+                    out.display(),
+                    out.display()
+                )?;
+            }
         }
     }
+    super::output::job_summary(|| views::markdown::plan::render(&plan));
     Ok(if args.detailed_exitcode && plan.has_changes() {
         EXIT_CHANGES
     } else {

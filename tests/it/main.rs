@@ -17,3 +17,4 @@ mod state_sqlite;
 mod support;
 mod terminal;
 mod validate;
+mod workflow;

@@ -105,6 +105,11 @@ fn a_first_plan_creates_every_task() {
 
     let (_, json, _) = campaignctl(dir.path(), &["plan", ".", "--json"]);
     insta::assert_snapshot!("first_plan_json", json);
+    let (_, same, _) = campaignctl(dir.path(), &["plan", ".", "--format", "json"]);
+    assert_eq!(same, json, "--json is --format json");
+
+    let (_, markdown, _) = campaignctl(dir.path(), &["plan", ".", "--format", "markdown"]);
+    insta::assert_snapshot!("first_plan_markdown", markdown);
 
     let (code, _, _) = campaignctl(dir.path(), &["plan", ".", "--detailed-exitcode"]);
     assert_eq!(
@@ -144,6 +149,8 @@ fn later_plans_show_follow_ups_settings_changes_orphans_and_doubt() {
     let (_, json, _) = campaignctl(dir.path(), &["plan", ".", "--json"]);
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     insta::assert_json_snapshot!("follow_up_json", json);
+    let (_, markdown, _) = campaignctl(dir.path(), &["plan", ".", "--format", "markdown"]);
+    insta::assert_snapshot!("follow_up_markdown", markdown);
 
     // Resolved as created, the south task is orphaned rather than in doubt.
     let (code, _, stderr) = campaignctl(
@@ -153,5 +160,89 @@ fn later_plans_show_follow_ups_settings_changes_orphans_and_doubt() {
     assert_eq!(code, 0, "{stderr}");
     let (_, stdout, _) = campaignctl(dir.path(), &["plan", "."]);
     insta::assert_snapshot!("orphaned", stdout);
+    runtime.block_on(sandbox.shutdown());
+}
+
+/// `plan --format json` of files with problems prints the problems as JSON on stdout.
+#[test]
+fn a_json_plan_of_bad_files_reports_them_as_json() {
+    let dir = setup();
+    std::fs::write(
+        dir.path().join("renewal.campaign.yaml"),
+        CAMPAIGN.replace("dispatchType: none", "dispatchType: fast"),
+    )
+    .unwrap();
+    let (code, stdout, _) = campaignctl(dir.path(), &["plan", ".", "--format", "json"]);
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["valid"], false, "{report:#}");
+    assert_eq!(report["diagnostics"][0]["kind"], "schema", "{report:#}");
+}
+
+/// `apply --format json` prints one document on stdout (the account of the run goes to
+/// stderr), and with `GITHUB_STEP_SUMMARY` set, plan and apply append their markdown to it.
+#[test]
+fn apply_reports_as_json_and_both_commands_write_the_job_summary() {
+    let dir = setup();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = start_sandbox(&runtime, &["2=code:99+record"]);
+    let summary = dir.path().join("summary.md");
+    let with_summary = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_campaignctl"))
+            .current_dir(dir.path())
+            .args(["--state", "state.db"])
+            .args(args)
+            .env("NXCC_ACCESS_KEY", "plan-test")
+            .env("NXCC_ACCESS_SECRET", "plan-test-secret")
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("NO_COLOR", "1")
+            .env_remove("NXCC_ENDPOINT")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let (code, _, stderr) = with_summary(&["plan", "."]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let endpoint = sandbox.base_url();
+    let (code, stdout, stderr) = with_summary(&[
+        "apply",
+        ".",
+        "--auto-approve",
+        "--rate",
+        "0",
+        "--parallelism",
+        "1",
+        "--format",
+        "json",
+        "--endpoint",
+        &endpoint,
+    ]);
+    assert_eq!(code, Some(1), "in doubt fails the apply\n{stderr}");
+    assert!(
+        stderr.contains("IN DOUBT   renewal/\"renewal-south\""),
+        "{stderr}"
+    );
+    let mut json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for task in json["tasks"].as_array_mut().unwrap() {
+        if task.get("reqId").is_some() {
+            task["reqId"] = "[reqId]".into();
+        }
+    }
+    insta::assert_json_snapshot!("apply_json", json);
+    let written = std::fs::read_to_string(&summary).unwrap();
+    let written = written
+        .lines()
+        .map(|line| match line.find("reqId <code>") {
+            Some(at) => format!("{}reqId [reqId] |", &line[..at]),
+            None => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("job_summary", written);
     runtime.block_on(sandbox.shutdown());
 }

@@ -3,6 +3,7 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod markdown;
 
 use campaignctl::diagnostic::Diagnostic;
 
@@ -23,7 +24,7 @@ pub fn diagnostics(diagnostics: &[Diagnostic], format: Format, files_checked: us
     match format {
         Format::Human => human::diagnostics::render(diagnostics, files_checked),
         Format::Json => json::diagnostics::render(diagnostics),
-        Format::Github => github::diagnostics(diagnostics),
+        Format::Github => github::diagnostics(diagnostics, files_checked),
     }
 }
 

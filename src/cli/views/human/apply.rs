@@ -5,7 +5,7 @@ use campaignctl::diagnostic::escape;
 
 /// The line of one finished request; task names and the provider's words are escaped.
 pub fn report_line(report: &TaskReport) -> String {
-    escape(&outcome_line(report)).into_owned()
+    super::style::paint_line(&escape(&outcome_line(report)))
 }
 
 fn outcome_line(report: &TaskReport) -> String {
@@ -37,12 +37,12 @@ fn outcome_line(report: &TaskReport) -> String {
 }
 
 pub fn summary_line(summary: &Summary) -> String {
-    format!(
+    super::style::paint_line(&format!(
         "Apply finished: {} created ({} numbers), {} rejected, {} in doubt, {} not sent.",
         summary.created,
         summary.numbers_created,
         summary.rejected,
         summary.in_doubt,
         summary.not_started
-    )
+    ))
 }

@@ -6,13 +6,14 @@ use std::fmt::Write as _;
 use campaignctl::diagnostic::{Diagnostic, escape};
 
 use super::plural;
+use super::style::{ERROR, GUTTER, LOCATION};
 
 pub fn render(diagnostics: &[Diagnostic], files_checked: usize) -> String {
     let mut out = String::new();
     for diagnostic in diagnostics {
         let _ = writeln!(
             out,
-            "{}: error: {}",
+            "{LOCATION}{}:{LOCATION:#} {ERROR}error:{ERROR:#} {}",
             escape(&diagnostic.location()),
             escape(&diagnostic.message)
         );
@@ -21,9 +22,13 @@ pub fn render(diagnostics: &[Diagnostic], files_checked: usize) -> String {
             let (line, column) = escaped_snippet(&line, column);
             let number = position.line.to_string();
             let gutter = " ".repeat(number.len());
-            let _ = writeln!(out, "{gutter} |");
-            let _ = writeln!(out, "{number} | {line}");
-            let _ = writeln!(out, "{gutter} | {}^", caret_padding(&line, column));
+            let _ = writeln!(out, "{GUTTER}{gutter} |{GUTTER:#}");
+            let _ = writeln!(out, "{GUTTER}{number} |{GUTTER:#} {line}");
+            let _ = writeln!(
+                out,
+                "{GUTTER}{gutter} |{GUTTER:#} {}{ERROR}^{ERROR:#}",
+                caret_padding(&line, column)
+            );
         }
     }
     let _ = writeln!(out, "{}", summary_line(diagnostics, files_checked));
@@ -70,15 +75,19 @@ fn escaped_snippet(line: &str, column: usize) -> (String, usize) {
     )
 }
 
-/// Spaces up to the caret's column, keeping tabs so the caret lines up with the source line.
+/// Blanks up to the caret's column, as wide on a terminal as the text they stand under: a tab
+/// stays a tab, and a wide character (CJK, most emoji) takes two columns.
 fn caret_padding(line: &str, column: usize) -> String {
     line.chars()
         .take(column.saturating_sub(1))
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .map(|c| match c {
+            '\t' => "\t".to_owned(),
+            c => " ".repeat(unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)),
+        })
         .collect()
 }
 
-fn summary_line(diagnostics: &[Diagnostic], files_checked: usize) -> String {
+pub fn summary_line(diagnostics: &[Diagnostic], files_checked: usize) -> String {
     let files = plural(files_checked, "file", "files");
     if diagnostics.is_empty() {
         return format!("{files} valid");
@@ -100,7 +109,7 @@ mod tests {
 
     #[test]
     fn human_output_points_a_caret_at_the_column() {
-        let text = render(&[sample()], 1);
+        let text = anstream::adapter::strip_str(&render(&[sample()], 1)).to_string();
         assert!(text.starts_with("a.campaign.yaml:3:17: error: bad value"));
         assert!(text.contains("3 |   dispatchType: fast\n  |                 ^\n"));
         assert!(text.ends_with("1 error in 1 file (1 file checked)\n"));
@@ -122,5 +131,12 @@ mod tests {
         assert_eq!(shown.chars().nth(column - 1), Some('b'));
         assert!(shown.starts_with('…') && !shown.ends_with('…'), "{shown}");
         assert_eq!(snippet_window("short", 3), ("short".to_owned(), 3));
+    }
+
+    #[test]
+    fn the_caret_stands_under_its_column_after_wide_text() {
+        // Each of the three CJK characters takes two terminal columns.
+        assert_eq!(caret_padding("名前: 日本語 x", 9), " ".repeat(13));
+        assert_eq!(caret_padding("\tx", 2), "\t");
     }
 }

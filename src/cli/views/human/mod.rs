@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod diagnostics;
 pub mod plan;
+pub mod style;
 
 use campaignctl::diagnostic::escape;
 
@@ -10,12 +11,13 @@ pub fn plural(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }
 
-/// `text` with each of its lines escaped for a terminal (see [`escape`]); the line breaks stay.
+/// `text` with each of its lines escaped for a terminal (see [`escape`]), then coloured by its
+/// marker; the line breaks stay.
 pub fn escape_lines(text: &str) -> String {
     text.split_inclusive('\n')
         .map(|line| match line.strip_suffix('\n') {
-            Some(line) => format!("{}\n", escape(line)),
-            None => escape(line).into_owned(),
+            Some(line) => format!("{}\n", style::paint_line(&escape(line))),
+            None => style::paint_line(&escape(line)),
         })
         .collect()
 }
