@@ -235,19 +235,24 @@ impl PgBackend {
                 if format > FORMAT_VERSION {
                     return Ok(Prepared::Newer(format));
                 }
-                if create {
+                let exists = |tx: &mut Transaction| {
+                    tx.query_opt(
+                        "SELECT 1 FROM campaignctl.workspaces WHERE name = $1",
+                        &[&workspace],
+                    )
+                    .map(|row| row.is_some())
+                };
+                // Written only when missing, so a role that may only read (a pull request's
+                // plan job) can use a workspace that exists.
+                let mut found = exists(tx)?;
+                if !found && create {
                     tx.execute(
                         "INSERT INTO campaignctl.workspaces (name, id, version, plan_key, \
                          created_at) VALUES ($1, $2, 0, $3, $4) ON CONFLICT (name) DO NOTHING",
                         &[&workspace, &id, &plan_key, &now],
                     )?;
+                    found = exists(tx)?;
                 }
-                let found = tx
-                    .query_opt(
-                        "SELECT 1 FROM campaignctl.workspaces WHERE name = $1",
-                        &[&workspace],
-                    )?
-                    .is_some();
                 Ok(if found {
                     Prepared::Ready
                 } else {

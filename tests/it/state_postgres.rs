@@ -310,3 +310,50 @@ fn tls_is_used_when_the_server_offers_it() {
         assert!(run.stderr.contains("cannot connect"), "{}", run.describe());
     }
 }
+
+#[test]
+fn a_role_that_may_only_read_can_plan_but_never_apply() {
+    let Some(ws) = postgres_workspace("default") else {
+        return;
+    };
+    write_campaign(&ws, "readonly", 910);
+    let sandbox = SandboxProcess::start(ws.root(), &[]);
+    ws.apply(&sandbox, &["campaigns/readonly.campaign.yaml"])
+        .expect_code(0);
+    let url = ws.state_arg().to_string_lossy().into_owned();
+    let database = url.rsplit('/').next().expect("database").to_owned();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE reader_{database} LOGIN PASSWORD 'Reader-Password-7';
+             GRANT USAGE ON SCHEMA campaignctl TO reader_{database};
+             GRANT SELECT ON ALL TABLES IN SCHEMA campaignctl TO reader_{database};"
+        ))
+        .expect("a read-only role");
+    let server = state_server::server().expect("server");
+    let reader = format!(
+        "postgres://reader_{database}:Reader-Password-7@127.0.0.1:{}/{database}",
+        server.port
+    );
+    write_campaign(&ws, "readonly", 910);
+    ws.write("campaigns/data/readonly-a.csv", &csv_of(&[910, 911, 916]));
+    let plan = run_at(
+        &ws,
+        &reader,
+        &["plan", "--json", "campaigns", "--out", "ro.plan"],
+    );
+    plan.expect_code(0);
+    assert_eq!(plan.json()["summary"]["numbers"], 1, "{}", plan.describe());
+    let apply = run_at(
+        &ws,
+        &reader,
+        &["apply", "ro.plan", "--endpoint", sandbox.url()],
+    );
+    apply.expect_code(1);
+    assert!(
+        apply.stderr.contains("permission denied"),
+        "{}",
+        apply.describe()
+    );
+    assert_eq!(sandbox.requests().len(), 3, "nothing more was sent");
+}
