@@ -218,21 +218,19 @@ fn start() -> Result<PgServer, String> {
 
 /// Stops the server and removes its folder once this test process is gone.
 fn watch(bin: &Path, data: &Path, dir: &Path) {
-    let stop = if is_root() {
-        format!(
-            "runuser -u postgres -- {} -D {} -m immediate stop",
-            bin.join("pg_ctl").display(),
-            data.display()
-        )
-    } else {
-        format!(
-            "{} -D {} -m immediate stop",
-            bin.join("pg_ctl").display(),
-            data.display()
-        )
-    };
+    let stop = format!(
+        "{}'{}' -D '{}' -m immediate stop",
+        if is_root() {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        },
+        bin.join("pg_ctl").display(),
+        data.display()
+    );
     let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf {dir}",
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; \
+         rm -rf '{dir}'",
         pid = std::process::id(),
         dir = dir.display()
     );
