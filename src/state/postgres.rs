@@ -218,7 +218,7 @@ impl PgBackend {
                 tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
                 let exists: bool = tx
                     .query_one("SELECT to_regclass('campaignctl.format') IS NOT NULL", &[])?
-                    .get(0);
+                    .try_get(0)?;
                 if !exists {
                     if !create {
                         return Ok(Prepared::NoWorkspace);
@@ -231,7 +231,7 @@ impl PgBackend {
                 }
                 let format: i32 = tx
                     .query_one("SELECT version FROM campaignctl.format", &[])?
-                    .get(0);
+                    .try_get(0)?;
                 if format > FORMAT_VERSION {
                     return Ok(Prepared::Newer(format));
                 }
@@ -405,7 +405,7 @@ fn write<T>(
                  RETURNING next_attempt",
                 &[&workspace],
             )?
-            .get(0);
+            .try_get(0)?;
         let (attempt_id, detail, value) = f(tx, next)?;
         journal(tx, workspace, attempt_id, event, &detail)?;
         Ok(value)
@@ -433,32 +433,32 @@ fn journal(
     .map(drop)
 }
 
-fn attempt_of(row: &postgres::Row) -> AttemptRow {
-    AttemptRow {
-        id: row.get(0),
-        campaign: row.get(1),
-        base_name: row.get(2),
-        task_name: row.get(3),
-        settings: row.get(4),
-        status: row.get(5),
-        number_count: row.get(6),
-        req_id: row.get(7),
-        code: row.get(8),
-        message: row.get(9),
-        forgotten: row.get(10),
-        created_at: row.get(11),
-        updated_at: row.get(12),
-        digest: row.get(13),
-    }
+fn attempt_of(row: &postgres::Row) -> Result<AttemptRow, postgres::Error> {
+    Ok(AttemptRow {
+        id: row.try_get(0)?,
+        campaign: row.try_get(1)?,
+        base_name: row.try_get(2)?,
+        task_name: row.try_get(3)?,
+        settings: row.try_get(4)?,
+        status: row.try_get(5)?,
+        number_count: row.try_get(6)?,
+        req_id: row.try_get(7)?,
+        code: row.try_get(8)?,
+        message: row.try_get(9)?,
+        forgotten: row.try_get(10)?,
+        created_at: row.try_get(11)?,
+        updated_at: row.try_get(12)?,
+        digest: row.try_get(13)?,
+    })
 }
 
-fn number_of(row: &postgres::Row) -> NumberRow {
-    NumberRow {
-        attempt_id: row.get(0),
-        campaign: row.get(1),
-        order_id: row.get(2),
-        phone: row.get(3),
-    }
+fn number_of(row: &postgres::Row) -> Result<NumberRow, postgres::Error> {
+    Ok(NumberRow {
+        attempt_id: row.try_get(0)?,
+        campaign: row.try_get(1)?,
+        order_id: row.try_get(2)?,
+        phone: row.try_get(3)?,
+    })
 }
 
 const NUMBER_SELECT: &str = "SELECT attempt_id, campaign, order_id, phone FROM campaignctl.numbers";
@@ -472,8 +472,8 @@ fn read_identity(
         &[&workspace],
     )?;
     Ok(StateIdentity {
-        id: row.get(0),
-        version: row.get(1),
+        id: row.try_get(0)?,
+        version: row.try_get(1)?,
     })
 }
 
@@ -498,7 +498,7 @@ impl Backend for PgBackend {
                 "SELECT plan_key FROM campaignctl.workspaces WHERE name = $1",
                 &[&workspace],
             )?;
-            Ok(row.get::<_, String>(0).into_bytes())
+            Ok(row.try_get::<_, String>(0)?.into_bytes())
         })
     }
 
@@ -521,7 +521,7 @@ impl Backend for PgBackend {
                 )?
                 .iter()
                 .map(attempt_of)
-                .collect();
+                .collect::<Result<_, _>>()?;
             let numbers = tx
                 .query(
                     &format!("{NUMBER_SELECT} WHERE workspace = $1 AND campaign = ANY($2)"),
@@ -529,7 +529,7 @@ impl Backend for PgBackend {
                 )?
                 .iter()
                 .map(number_of)
-                .collect();
+                .collect::<Result<_, _>>()?;
             tx.commit()?;
             Ok(RawRead {
                 identity,
@@ -546,7 +546,7 @@ impl Backend for PgBackend {
                 &format!("{ATTEMPT_SELECT} WHERE workspace = $1 ORDER BY id"),
                 &[&workspace],
             )?;
-            Ok(rows.iter().map(attempt_of).collect())
+            rows.iter().map(attempt_of).collect()
         })
     }
 
@@ -561,7 +561,7 @@ impl Backend for PgBackend {
                 ),
                 &[&workspace, &campaign, &task_name],
             )?;
-            Ok(row.as_ref().map(attempt_of))
+            row.as_ref().map(attempt_of).transpose()
         })
     }
 
@@ -572,7 +572,7 @@ impl Backend for PgBackend {
                 &format!("{NUMBER_SELECT} WHERE workspace = $1 AND attempt_id = $2"),
                 &[&workspace, &attempt_id],
             )?;
-            Ok(rows.iter().map(number_of).collect())
+            rows.iter().map(number_of).collect()
         })
     }
 
@@ -744,20 +744,21 @@ impl Backend for PgBackend {
                  AND l.classid::bigint = $1 AND l.objid::bigint = $2 LIMIT 1",
                 &[&high, &low],
             )?;
-            Ok(row.map(|row| {
-                let name: String = row.get(1);
-                let who = if name.is_empty() {
-                    "a PostgreSQL session".to_owned()
-                } else {
-                    name
-                };
-                format!(
-                    "{who} (server pid {}, from {}, connected since {})",
-                    row.get::<_, i32>(0),
-                    row.get::<_, String>(2),
-                    row.get::<_, String>(3)
-                )
-            }))
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let name: String = row.try_get(1)?;
+            let who = if name.is_empty() {
+                "a PostgreSQL session".to_owned()
+            } else {
+                name
+            };
+            Ok(Some(format!(
+                "{who} (server pid {}, from {}, connected since {})",
+                row.try_get::<_, i32>(0)?,
+                row.try_get::<_, String>(2)?,
+                row.try_get::<_, String>(3)?
+            )))
         })
     }
 
@@ -792,7 +793,7 @@ impl Backend for PgBackend {
                 )?
                 .iter()
                 .map(attempt_of)
-                .collect();
+                .collect::<Result<_, _>>()?;
             let numbers = tx
                 .query(
                     &format!("{NUMBER_SELECT} WHERE workspace = $1"),
@@ -800,7 +801,7 @@ impl Backend for PgBackend {
                 )?
                 .iter()
                 .map(number_of)
-                .collect();
+                .collect::<Result<_, _>>()?;
             let journal = tx
                 .query(
                     "SELECT at, attempt_id, event, detail FROM campaignctl.journal \
@@ -808,13 +809,15 @@ impl Backend for PgBackend {
                     &[&workspace],
                 )?
                 .iter()
-                .map(|row| JournalRow {
-                    at: row.get(0),
-                    attempt_id: row.get(1),
-                    event: row.get(2),
-                    detail: row.get(3),
+                .map(|row| {
+                    Ok(JournalRow {
+                        at: row.try_get(0)?,
+                        attempt_id: row.try_get(1)?,
+                        event: row.try_get(2)?,
+                        detail: row.try_get(3)?,
+                    })
                 })
-                .collect();
+                .collect::<Result<_, postgres::Error>>()?;
             tx.commit()?;
             Ok(Dump {
                 version,
@@ -892,7 +895,7 @@ impl Backend for PgBackend {
                 "SELECT count(*) FROM campaignctl.attempts WHERE workspace = $1",
                 &[&workspace],
             )?;
-            Ok(row.get::<_, i64>(0) == 0)
+            Ok(row.try_get::<_, i64>(0)? == 0)
         })
     }
 }
