@@ -267,3 +267,36 @@ fn processes_creating_one_new_state_at_once_all_succeed() {
         );
     }
 }
+
+#[test]
+fn state_lock_names_the_apply_holding_a_file_through_any_of_its_names() {
+    let ws = Workspace::new();
+    write_traps(&ws);
+    let sandbox = SandboxProcess::start(ws.root(), &["*=delay:1500"]);
+    let mut child = ws
+        .apply_command(
+            sandbox.url(),
+            &["campaigns", "--auto-approve", "--parallelism", "1"],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("apply starts");
+    wait_for("the first request", || !sandbox.requests().is_empty());
+    let link = ws.path("link.db");
+    std::os::unix::fs::symlink(ws.state(), &link).expect("symlink");
+    let mut command = campaignctl(ws.root());
+    command.args(["state", "lock", "--state"]).arg(&link);
+    let lock = run(command);
+    lock.expect_code(0);
+    assert!(
+        lock.stdout
+            .contains(&format!("locked by process {}", child.id())),
+        "{}",
+        lock.describe()
+    );
+    let status = wait_until(&mut child, Instant::now() + PATIENCE).expect("apply ends");
+    assert!(status.success());
+    let after = ws.run(&["state", "lock"]);
+    assert!(after.stdout.contains("not locked"), "{}", after.describe());
+}
