@@ -8,6 +8,7 @@
 //! renders results and maps errors to exit codes.
 
 pub mod apply;
+pub mod clock;
 pub mod diagnostic;
 pub mod error;
 pub mod expand;

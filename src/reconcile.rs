@@ -154,7 +154,7 @@ pub struct Suspect {
 impl Suspect {
     /// Every attempt of `attempts` in doubt, with its orderIDs from `store`.
     pub fn gather(
-        store: &Store,
+        store: &mut Store,
         attempts: Vec<Attempt>,
         now: i64,
         search_hours: u32,
@@ -574,7 +574,7 @@ mod tests {
     fn settling_keeps_the_evidence_and_touches_only_what_is_still_in_doubt() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Store::open(&crate::state::Location::Sqlite(path.clone())).unwrap();
         let body = crate::nxcc::CreateAndCall::sample("t", &[1, 2]);
         let id = store.record_intent("c", "t", &body).unwrap();
         let attempt = store.find("c", "t").unwrap().unwrap();

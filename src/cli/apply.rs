@@ -11,7 +11,7 @@ use campaignctl::nxcc::{Credentials, create_and_call_url};
 use campaignctl::pipeline;
 use campaignctl::plan::saved::SavedPlan;
 use campaignctl::sandbox::{Sandbox, SandboxConfig};
-use campaignctl::state::{StateLock, Store};
+use campaignctl::state::Store;
 
 use super::CliError;
 use super::output::{note, out, outln};
@@ -90,7 +90,7 @@ impl Narration {
 pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError> {
     let json = args.format == ApplyFormat::Json;
     let narration = Narration { to_stderr: json };
-    let state_path = global.state_path();
+    let location = global.location()?;
     let credentials = if global.sandbox {
         Credentials::from_env().unwrap_or_else(|_| Credentials::new("demo", "demo"))
     } else {
@@ -106,9 +106,8 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
-    let _lock = StateLock::acquire(&state_path)?;
-    let mut store = Store::open(&state_path)?;
-    let settled = store.settle_interrupted()?;
+    let mut store = Store::open(&location)?;
+    let settled = store.prepare_apply()?;
     if settled > 0 {
         note!(
             "warning: {settled} task(s) were interrupted while sending by an earlier run; they \
@@ -120,7 +119,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
     let mut concerned = BTreeSet::new();
     let requests = match saved_plan_path(&args.paths) {
         Some(path) => {
-            let requests = requests_from_saved_plan(path, &store, narration)?;
+            let requests = requests_from_saved_plan(path, &mut store, narration)?;
             concerned.extend(requests.iter().map(|r| r.campaign.clone()));
             requests
         }
@@ -146,6 +145,9 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
         narration.say(format_args!("\nNothing to send.\n"))?;
         Vec::new()
     } else {
+        // The run is open from before the first request until every answer is recorded, so a
+        // state separated from its journal in between is recognised (see `state::sqlite`).
+        store.begin_run()?;
         let reports = runtime.block_on(send(
             global,
             &args,
@@ -153,7 +155,13 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
             &mut store,
             requests,
             narration,
-        ))?;
+        ));
+        if let Err(err) = store.end_run() {
+            // Everything sent is recorded; only closing the run failed, which the next apply
+            // handles. The outcome of this one stands.
+            note!("warning: {err}");
+        }
+        let reports = reports?;
         narration.say(format_args!(
             "{}\n",
             views::human::apply::summary_line(&Summary::of(&reports))
@@ -198,7 +206,7 @@ fn saved_plan_path(paths: &[PathBuf]) -> Option<&Path> {
 
 fn requests_from_saved_plan(
     path: &Path,
-    store: &Store,
+    store: &mut Store,
     narration: Narration,
 ) -> Result<Vec<Request>, CliError> {
     let saved = SavedPlan::read(path)?;

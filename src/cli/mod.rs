@@ -21,6 +21,7 @@ use campaignctl::diagnostic::escape;
 use campaignctl::expand::{DEFAULT_MAX_NUMBERS, Reading};
 use campaignctl::load::Root;
 use campaignctl::pipeline::{self, Expanded};
+use campaignctl::state::Location;
 use clap::{CommandFactory, Parser, Subcommand};
 pub use error::CliError;
 
@@ -50,16 +51,27 @@ pub struct Cli {
 /// Flags accepted before or after the subcommand.
 #[derive(Debug, clap::Args)]
 pub struct GlobalArgs {
-    /// The state file: what was already sent.
+    /// What was already sent: a SQLite file, or a PostgreSQL database shared by a team or CI
+    /// (`postgres://user@host/db`; the password from the URL, PGPASSWORD or ~/.pgpass).
     #[arg(
         long,
         global = true,
         env = "CAMPAIGNCTL_STATE",
         hide_env_values = true,
-        value_name = "PATH",
+        value_name = "PATH|URL",
         default_value = ".campaignctl/state.db"
     )]
     pub state: PathBuf,
+
+    /// The workspace in a PostgreSQL state: one database holds many, each a state of its own.
+    #[arg(
+        long,
+        global = true,
+        env = "CAMPAIGNCTL_WORKSPACE",
+        value_name = "NAME",
+        default_value = campaignctl::state::location::DEFAULT_WORKSPACE
+    )]
+    pub workspace: String,
 
     /// The workspace root: campaign files and the data files they name are read only when they
     /// resolve, after symlinks, to regular files inside it. Default: the current directory.
@@ -80,7 +92,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub show_numbers: bool,
 
-    /// Try things on the sandbox: use its own state (`sandbox.db` beside the state file), and
+    /// Try things on the sandbox: use its own state (`sandbox.db` beside the state file, or
+    /// `.campaignctl/sandbox.db` for a PostgreSQL state), and
     /// with `apply`, send to a local sandbox started for the run instead of the provider, so a
     /// trial never marks real work as done. `plan --sandbox --out FILE` then `apply --sandbox
     /// FILE` tries a saved plan.
@@ -101,13 +114,14 @@ pub enum ColorWhen {
 }
 
 impl GlobalArgs {
-    /// The state file: the sandbox's own with `--sandbox`.
-    fn state_path(&self) -> PathBuf {
-        if self.sandbox {
-            self.state.with_file_name("sandbox.db")
+    /// The state the flags name: the sandbox's own with `--sandbox`.
+    fn location(&self) -> Result<Location, Error> {
+        let location = Location::parse(&self.state, &self.workspace)?;
+        Ok(if self.sandbox {
+            location.sandbox()
         } else {
-            self.state.clone()
-        }
+            location
+        })
     }
 
     /// The workspace root the flags name.

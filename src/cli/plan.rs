@@ -61,7 +61,7 @@ pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> 
     }
     let campaigns = expanded.into_campaigns(&args.paths)?;
     let inputs = pipeline::inputs(&campaigns);
-    let mut store = Store::open(&global.state_path())?;
+    let mut store = Store::open(&global.location()?)?;
     let plan = pipeline::plan(campaigns, &mut store)?;
     if let Some(out) = &args.out {
         SavedPlan::new(&plan, &inputs, &store.plan_key()?)?.write(out)?;

@@ -3,10 +3,11 @@
 mod reconcile;
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use campaignctl::error::EXIT_OK;
 use campaignctl::error::Error;
-use campaignctl::state::{Attempt, StateLock, Store};
+use campaignctl::state::{Attempt, Location, Store};
 
 use super::CliError;
 use super::output::{out, outln};
@@ -34,6 +35,22 @@ pub enum StateCommand {
     /// Hide an orphaned task (no longer in the files) from plans. Its numbers stay recorded
     /// as sent and are never dialed again by this campaign.
     Forget(TaskArg),
+    /// Show who holds the apply lock, if anyone.
+    Lock,
+    /// Copy the whole state into another one (SQLite into PostgreSQL, or back). The target
+    /// must hold no tasks yet; the source is left untouched. Plans made before the copy must
+    /// be made again against the copy.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// The target: a PostgreSQL URL, or the path of a SQLite file that does not exist yet.
+    #[arg(long, value_name = "PATH|URL")]
+    pub to: PathBuf,
+    /// The workspace in a PostgreSQL target (default: the same name as --workspace).
+    #[arg(long, value_name = "NAME")]
+    pub to_workspace: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,19 +76,19 @@ pub struct ResolveArgs {
 pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError> {
     match args.command {
         StateCommand::List => {
-            let store = open_existing(global)?;
+            let mut store = open_existing(global)?;
             out!("{}", render_list(&store.attempts()?))?;
         }
         StateCommand::Show(task) => {
-            let store = open_existing(global)?;
-            let attempt = find(&store, &task.task)?;
-            let shown = render_show(&store, &attempt, global.show_numbers)?;
+            let mut store = open_existing(global)?;
+            let attempt = find(&mut store, &task.task)?;
+            let shown = render_show(&mut store, &attempt, global.show_numbers)?;
             out!("{}", super::views::human::escape_lines(&shown))?;
         }
         StateCommand::Resolve(args) => {
-            let _lock = StateLock::acquire(&global.state_path())?;
             let mut store = open_existing(global)?;
-            let attempt = find(&store, &args.task.task)?;
+            store.lock()?;
+            let attempt = find(&mut store, &args.task.task)?;
             store.resolve(&attempt, args.created)?;
             let verdict = if args.created {
                 "created: its numbers stay sent"
@@ -86,9 +103,9 @@ pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError>
         }
         StateCommand::Reconcile(args) => return reconcile::run(global, args),
         StateCommand::Forget(task) => {
-            let _lock = StateLock::acquire(&global.state_path())?;
             let mut store = open_existing(global)?;
-            let attempt = find(&store, &task.task)?;
+            store.lock()?;
+            let attempt = find(&mut store, &task.task)?;
             store.forget(&attempt)?;
             outln!(
                 "Forgot {}/\"{}\"; its numbers stay recorded as sent.",
@@ -96,26 +113,50 @@ pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError>
                 attempt.base_name
             )?;
         }
+        StateCommand::Lock => {
+            let mut store = open_existing(global)?;
+            match store.lock_holder()? {
+                Some(holder) => outln!("{} is locked by {holder}.", store.location())?,
+                None => outln!("{} is not locked: no apply is running.", store.location())?,
+            }
+        }
+        StateCommand::Migrate(args) => {
+            let workspace = args.to_workspace.as_deref().unwrap_or(&global.workspace);
+            let target = Location::parse(&args.to, workspace)?;
+            let mut source = open_existing(global)?;
+            let copied = campaignctl::state::migrate::copy(&mut source, &target)?;
+            outln!(
+                "Copied {} tasks ({} numbers) from {} to {target}; {} is unchanged. Point \
+                 --state (or CAMPAIGNCTL_STATE) at the new state from now on.",
+                copied.attempts,
+                copied.numbers,
+                source.location(),
+                source.location()
+            )?;
+        }
     }
     Ok(EXIT_OK)
 }
 
 fn open_existing(global: &super::GlobalArgs) -> Result<Store, Error> {
-    if !global.state_path().exists() {
+    let location = global.location()?;
+    if let Location::Sqlite(path) = &location
+        && !path.exists()
+    {
         let sandbox = if global.sandbox {
             ""
         } else {
             "; what `apply --sandbox` sent is in its own state: `campaignctl state list --sandbox`"
         };
         return Err(Error::msg(format!(
-            "no state file at {}: nothing was applied yet (or pass --state PATH){sandbox}",
-            global.state_path().display()
+            "no state file at {}: nothing was applied yet (or pass --state PATH|URL){sandbox}",
+            path.display()
         )));
     }
-    Store::open(&global.state_path())
+    Store::open_existing(&location)
 }
 
-fn find(store: &Store, spec: &str) -> Result<Attempt, Error> {
+fn find(store: &mut Store, spec: &str) -> Result<Attempt, Error> {
     let Some((campaign, task)) = spec.split_once('/') else {
         return Err(Error::msg(format!(
             "expected CAMPAIGN/TASK NAME, got \"{spec}\" (see `campaignctl state list`)"
@@ -160,7 +201,7 @@ fn render_list(attempts: &[Attempt]) -> String {
     out
 }
 
-fn render_show(store: &Store, attempt: &Attempt, show_numbers: bool) -> Result<String, Error> {
+fn render_show(store: &mut Store, attempt: &Attempt, show_numbers: bool) -> Result<String, Error> {
     let mut out = String::new();
     let _ = writeln!(out, "campaign:   {}", attempt.campaign);
     let _ = writeln!(out, "task:       {}", attempt.task_name);

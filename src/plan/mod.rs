@@ -161,8 +161,7 @@ fn plan_campaign(campaign: ExpandedCampaign, state: &CampaignState, out: &mut Ve
             .unwrap_or_default();
 
         let total = body.call_list.len();
-        body.call_list
-            .retain(|item| !state.sent_order_ids.contains(&item.order_id));
+        body.call_list.retain(|item| !state.is_sent(item));
         let already_sent = total - body.call_list.len();
         let mut change = Change {
             action: Action::NoOp,

@@ -180,7 +180,7 @@ impl SavedPlan {
         let mut saved = SavedPlan {
             format_version: FORMAT_VERSION,
             kind: KIND.to_owned(),
-            created_at: crate::state::now(),
+            created_at: crate::clock::now(),
             state: plan.state.clone(),
             inputs,
             requests,

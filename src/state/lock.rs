@@ -1,8 +1,10 @@
-//! The apply lock: one apply at a time per state file, and a clear answer about who holds it.
+//! The apply lock of a SQLite state: one apply at a time per state file, and a clear answer
+//! about who holds it.
 //!
 //! An OS file lock (flock) on `<state>.lock` is released by the kernel when its holder dies,
 //! even by SIGKILL, so a crash never leaves a stale lock behind. The file's text says who holds
-//! it, for the message a second apply prints.
+//! it, for the message a second apply prints. Callers pass the state's resolved path (symlinks
+//! followed), so every name of one file shares one lock.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -24,7 +26,21 @@ pub struct LockInfo {
 #[derive(Debug)]
 pub struct StateLock {
     file: File,
-    path: PathBuf,
+}
+
+impl LockInfo {
+    /// This process, now.
+    pub fn of_this_process() -> LockInfo {
+        LockInfo {
+            pid: std::process::id(),
+            host: hostname(),
+            since: crate::clock::now(),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!("process {} on {} since {}", self.pid, self.host, self.since)
+    }
 }
 
 impl StateLock {
@@ -48,29 +64,31 @@ impl StateLock {
             .truncate(false)
             .open(&path)
             .map_err(|err| Error::io(&path, err))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
-                let holder = serde_json::from_str::<LockInfo>(&text)
-                    .map(|info| {
-                        format!("process {} on {} since {}", info.pid, info.host, info.since)
-                    })
-                    .unwrap_or_else(|_| "another process".to_owned());
-                return Err(Error::msg(format!(
-                    "the state {} is locked by {holder}: another apply is running; wait for it \
-                     to finish (the lock is released automatically when that process ends)",
-                    state.display()
-                )));
+        // A holder that wrote no name yet is just starting, or just leaving: look again, and
+        // take the lock if it left.
+        let mut holder = None;
+        for _ in 0..10 {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    holder = holder_of(&mut file);
+                    if holder.is_some() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(TryLockError::Error(err)) => return Err(Error::io(&path, err)),
             }
-            Err(TryLockError::Error(err)) => return Err(Error::io(&path, err)),
         }
-        let info = LockInfo {
-            pid: std::process::id(),
-            host: hostname(),
-            since: super::now(),
-        };
+        if holder.is_some() || file.try_lock().is_err() {
+            return Err(Error::msg(format!(
+                "the state {} is locked by {}: another apply is running; wait for it to finish \
+                 (the lock is released automatically when that process ends)",
+                state.display(),
+                holder.unwrap_or_else(|| "another process".to_owned())
+            )));
+        }
+        let info = LockInfo::of_this_process();
         let text = serde_json::to_string(&info).unwrap_or_default();
         let written = file
             .set_len(0)
@@ -78,11 +96,27 @@ impl StateLock {
             .and_then(|_| file.write_all(text.as_bytes()))
             .and_then(|()| file.flush());
         written.map_err(|err| Error::io(&path, err))?;
-        Ok(StateLock { file, path })
+        Ok(StateLock { file })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Who holds the lock of `state` now, without taking it.
+    pub fn holder(state: &Path) -> Result<Option<String>, Error> {
+        let path = Self::path_for(state);
+        let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(Error::io(&path, err)),
+        };
+        match file.try_lock() {
+            Ok(()) => {
+                let _ = file.unlock();
+                Ok(None)
+            }
+            Err(TryLockError::WouldBlock) => Ok(Some(
+                holder_of(&mut file).unwrap_or_else(|| "another process".to_owned()),
+            )),
+            Err(TryLockError::Error(err)) => Err(Error::io(&path, err)),
+        }
     }
 }
 
@@ -91,6 +125,17 @@ impl Drop for StateLock {
         let _ = self.file.set_len(0);
         let _ = self.file.unlock();
     }
+}
+
+/// What a held lock file says about its holder, if it says anything yet.
+fn holder_of(file: &mut File) -> Option<String> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text))
+        .ok()?;
+    serde_json::from_str::<LockInfo>(&text)
+        .ok()
+        .map(|info| info.describe())
 }
 
 fn hostname() -> String {
@@ -117,7 +162,10 @@ mod tests {
             err.contains(&format!("process {}", std::process::id())),
             "{err}"
         );
+        let holder = StateLock::holder(&state).unwrap().unwrap();
+        assert!(holder.contains(&std::process::id().to_string()), "{holder}");
         drop(held);
+        assert_eq!(StateLock::holder(&state).unwrap(), None);
         StateLock::acquire(&state).unwrap();
     }
 }

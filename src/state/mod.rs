@@ -1,25 +1,33 @@
-//! The state store: what was sent, in a SQLite file that survives a crash at any instant.
+//! The state store: what was sent, kept so that no crash, copy or concurrent run can make a
+//! number ring twice.
 //!
 //! Every createandcall request is an *attempt*. Its intent (the task and every number in it) is
 //! committed before the request leaves; its outcome is committed when it comes back. A number
-//! belongs to at most one live (not rejected) attempt per campaign, enforced by a primary key,
-//! so even a bug elsewhere cannot record the same number as sent twice.
+//! belongs to at most one live (not rejected) attempt per campaign, enforced by the store's
+//! unique keys on both the orderID and the E.164 number itself, so even a bug elsewhere, a forged
+//! plan or an edited orderID cannot record the same number as sent twice.
+//!
+//! One interface, [`Store`], over two backends that keep exactly the same semantics: a SQLite
+//! file ([`sqlite`]) and a workspace in a PostgreSQL database ([`postgres`]). Plans and applies
+//! never know which one they talk to.
 
+mod digest;
+pub mod location;
 mod lock;
+pub mod migrate;
+mod pg_url;
+mod postgres;
+mod sqlite;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-pub use lock::{LockInfo, StateLock};
+pub use location::Location;
+pub use lock::LockInfo;
 
 use crate::error::Error;
-use crate::nxcc::CreateAndCall;
-
-/// The state file format this build writes; it refuses files of a newer one.
-pub const FORMAT_VERSION: i64 = 1;
+use crate::nxcc::{CallItem, CreateAndCall};
 
 /// Where an attempt stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -47,17 +55,13 @@ impl Status {
         }
     }
 
-    fn parse(text: &str) -> Result<Status, Error> {
-        Ok(match text {
+    fn parse(text: &str) -> Option<Status> {
+        Some(match text {
             "sending" => Status::Sending,
             "created" => Status::Created,
             "rejected" => Status::Rejected,
             "in-doubt" => Status::InDoubt,
-            other => {
-                return Err(Error::msg(format!(
-                    "state file holds unknown status {other:?}"
-                )));
-            }
+            _ => return None,
         })
     }
 
@@ -95,12 +99,92 @@ pub struct Attempt {
     pub updated_at: String,
 }
 
+/// An attempt's row as a backend reads it, before its text columns are checked.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AttemptRow {
+    pub id: i64,
+    pub campaign: String,
+    pub base_name: String,
+    pub task_name: String,
+    pub settings: String,
+    pub status: String,
+    pub number_count: i64,
+    pub req_id: Option<String>,
+    pub code: Option<i64>,
+    pub message: Option<String>,
+    pub forgotten: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    /// A check value over the attempt's numbers, recorded with its intent: a stored orderID or
+    /// number that changed afterwards (a flipped bit) no longer matches it.
+    pub digest: i64,
+}
+
+impl AttemptRow {
+    /// The attempt, or an error naming what in the row is damaged: a state that cannot be read
+    /// exactly must stop a plan rather than be read as "nothing sent".
+    pub(crate) fn parse(&self, location: &str) -> Result<Attempt, Error> {
+        let damaged = |what: &str| {
+            Error::msg(format!(
+                "state {location} is damaged: attempt {} ({}/{}) has {what}; nothing was sent \
+                 (restore the state from a backup)",
+                self.id, self.campaign, self.task_name
+            ))
+        };
+        let settings = serde_json::from_str(&self.settings)
+            .map_err(|_| damaged("settings that are not valid JSON"))?;
+        let status = Status::parse(&self.status)
+            .ok_or_else(|| damaged(&format!("an unknown status {:?}", self.status)))?;
+        Ok(Attempt {
+            id: self.id,
+            campaign: self.campaign.clone(),
+            base_name: self.base_name.clone(),
+            task_name: self.task_name.clone(),
+            settings,
+            status,
+            number_count: self.number_count,
+            req_id: self.req_id.clone(),
+            code: self.code,
+            message: self.message.clone(),
+            forgotten: self.forgotten,
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+        })
+    }
+}
+
+/// One number of a live attempt, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberRow {
+    pub attempt_id: i64,
+    pub campaign: String,
+    pub order_id: String,
+    /// The E.164 number as an integer (digits without `+`).
+    pub phone: i64,
+}
+
 /// What plans need from state about one campaign.
 #[derive(Debug, Clone, Default)]
 pub struct CampaignState {
     pub attempts: Vec<Attempt>,
     /// orderIDs in live attempts: never to be sent again.
     pub sent_order_ids: HashSet<String>,
+    /// E.164 numbers (as integers) in live attempts: never to be sent again, whatever their
+    /// orderID says.
+    pub sent_numbers: HashSet<i64>,
+}
+
+impl CampaignState {
+    /// Whether `item` was sent in this campaign, by its orderID or by its number.
+    pub fn is_sent(&self, item: &CallItem) -> bool {
+        // A first plan of a million numbers asks a million times of an empty state: answer
+        // without hashing anything.
+        if self.sent_numbers.is_empty() && self.sent_order_ids.is_empty() {
+            return false;
+        }
+        self.sent_order_ids.contains(&item.order_id)
+            || phone_key(&item.user_phone).is_some_and(|phone| self.sent_numbers.contains(&phone))
+    }
 }
 
 /// A consistent read of everything plans need, with the version it was read at.
@@ -110,7 +194,7 @@ pub struct Snapshot {
     pub campaigns: HashMap<String, CampaignState>,
 }
 
-/// Which state file, and which revision of it: a saved plan is only valid against the same.
+/// Which state, and which revision of it: a saved plan is only valid against the same.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StateIdentity {
@@ -127,316 +211,292 @@ pub struct Recorded {
     pub message: Option<String>,
 }
 
-/// The open state file.
+/// An intent as a backend records it: the numbers already in their stored form.
+#[derive(Debug, Clone)]
+pub(crate) struct Intent {
+    pub campaign: String,
+    pub base_name: String,
+    pub task_name: String,
+    pub settings: String,
+    pub numbers: Vec<(String, i64)>,
+    pub digest: i64,
+}
+
+/// What one consistent read of a set of campaigns returns, before it is checked.
+#[derive(Debug, Default)]
+pub(crate) struct RawRead {
+    pub identity: StateIdentity,
+    pub attempts: Vec<AttemptRow>,
+    pub numbers: Vec<NumberRow>,
+}
+
+/// Everything a state holds, for `state migrate`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Dump {
+    pub version: i64,
+    pub attempts: Vec<AttemptRow>,
+    pub numbers: Vec<NumberRow>,
+    pub journal: Vec<JournalRow>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JournalRow {
+    pub at: String,
+    pub attempt_id: i64,
+    pub event: String,
+    pub detail: String,
+}
+
+/// A change to one attempt, written with its journal line and a version bump in one
+/// transaction by either backend.
+#[derive(Debug, Clone)]
+pub(crate) enum Update {
+    Outcome {
+        attempt_id: i64,
+        outcome: Recorded,
+    },
+    Forget {
+        attempt_id: i64,
+        campaign: String,
+        base_name: String,
+    },
+    /// The provider's call records prove the attempt was created: `summary` becomes its
+    /// message and `evidence` the journal's detail. Written only while it is still in doubt.
+    Reconciled {
+        attempt_id: i64,
+        summary: String,
+        evidence: String,
+    },
+}
+
+/// What each backend provides. Kept to storage primitives: every rule (what a conflict means,
+/// what may be resolved, whether the numbers read back match their check values) lives once, in
+/// [`Store`].
+pub(crate) trait Backend: Send {
+    /// Where the state is, for messages (never with a password).
+    fn location(&self) -> String;
+    fn identity(&mut self) -> Result<StateIdentity, Error>;
+    fn plan_key(&mut self) -> Result<Vec<u8>, Error>;
+    /// The identity, attempts and live numbers of `campaigns`, in one consistent read.
+    fn read(&mut self, campaigns: &[String]) -> Result<RawRead, Error>;
+    fn attempts(&mut self) -> Result<Vec<AttemptRow>, Error>;
+    fn find(&mut self, campaign: &str, task_name: &str) -> Result<Option<AttemptRow>, Error>;
+    fn numbers(&mut self, attempt_id: i64) -> Result<Vec<NumberRow>, Error>;
+    /// The new attempt's id, or `None` when a unique key refused it (a number or the task name
+    /// already live in the campaign); nothing is recorded then.
+    fn record_intent(&mut self, intent: &Intent) -> Result<Option<i64>, Error>;
+    fn update(&mut self, update: &Update) -> Result<(), Error>;
+    /// Marks every `sending` attempt in doubt; how many there were.
+    fn settle_interrupted(&mut self) -> Result<usize, Error>;
+    /// Takes the apply lock (held until the store is dropped), or says who holds it.
+    fn lock(&mut self) -> Result<(), Error>;
+    /// Who holds the apply lock now, if anyone.
+    fn lock_holder(&mut self) -> Result<Option<String>, Error>;
+    /// Checks the stored data before an apply may trust it.
+    fn check(&mut self) -> Result<(), Error>;
+    /// Called under the lock just before the first request of an apply leaves.
+    fn begin_run(&mut self, holder: &LockInfo) -> Result<(), Error>;
+    /// Called when an apply's requests are all answered and recorded.
+    fn end_run(&mut self) -> Result<(), Error>;
+    fn dump(&mut self) -> Result<Dump, Error>;
+    /// Loads `dump` into this (empty) state, in one transaction.
+    fn load(&mut self, dump: &Dump) -> Result<(), Error>;
+    /// Whether anything was ever recorded here.
+    fn is_empty(&mut self) -> Result<bool, Error>;
+}
+
+/// The open state, whichever backend keeps it.
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    backend: Box<dyn Backend>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("location", &self.backend.location())
+            .finish()
     }
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS attempts (
-    id INTEGER PRIMARY KEY,
-    campaign TEXT NOT NULL,
-    base_name TEXT NOT NULL,
-    task_name TEXT NOT NULL,
-    settings TEXT NOT NULL,
-    status TEXT NOT NULL,
-    number_count INTEGER NOT NULL,
-    req_id TEXT,
-    code INTEGER,
-    message TEXT,
-    forgotten INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS live_task_names
-    ON attempts (campaign, task_name) WHERE status != 'rejected';
-CREATE TABLE IF NOT EXISTS numbers (
-    campaign TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    attempt_id INTEGER NOT NULL REFERENCES attempts (id),
-    phone TEXT NOT NULL,
-    PRIMARY KEY (campaign, order_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS numbers_by_attempt ON numbers (attempt_id);
-CREATE TABLE IF NOT EXISTS journal (
-    seq INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    attempt_id INTEGER,
-    event TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-";
-
 impl Store {
-    /// Opens the state file at `path`, creating it (mode 0600, with its folder) when absent.
-    pub fn open(path: &Path) -> Result<Store, Error> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|err| Error::io(parent, err))?;
+    /// Opens the state at `location`. A SQLite path that does not exist is created; anything
+    /// else must already be a campaignctl state (a PostgreSQL workspace is created in its
+    /// database on first use).
+    pub fn open(location: &Location) -> Result<Store, Error> {
+        Store::open_with(location, true)
+    }
+
+    /// Opens an existing state for reading and repair, without creating one.
+    pub fn open_existing(location: &Location) -> Result<Store, Error> {
+        if let Location::Sqlite(path) = location
+            && !path.exists()
+        {
+            return Err(Error::msg(format!(
+                "no state file at {}: nothing was applied yet (or pass --state PATH|URL)",
+                path.display()
+            )));
         }
-        create_private(path)?;
-        let conn = Connection::open(path).map_err(|err| sql_error(path, err))?;
-        let store = Store {
-            conn,
-            path: path.to_owned(),
-        };
-        store.initialize()?;
-        Ok(store)
+        Store::open_with(location, false)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    fn open_with(location: &Location, create: bool) -> Result<Store, Error> {
+        let backend: Box<dyn Backend> = match location {
+            Location::Sqlite(path) => Box::new(sqlite::SqliteBackend::open(path)?),
+            Location::Postgres(url) => Box::new(postgres::PgBackend::open(url, create)?),
+        };
+        Ok(Store { backend })
     }
 
-    fn initialize(&self) -> Result<(), Error> {
-        let conn = &self.conn;
-        let setup = || -> rusqlite::Result<()> {
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            // WAL with full sync: a committed intent is on disk before the request leaves.
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            conn.pragma_update(None, "foreign_keys", "ON")?;
-            Ok(())
-        };
-        setup().map_err(|err| self.error(err))?;
-        let format: Option<i64> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |row| {
-                row.get::<_, String>(0)
-            })
-            .optional()
-            .unwrap_or(None)
-            .and_then(|text| text.parse().ok());
-        if let Some(format) = format {
-            if format > FORMAT_VERSION {
-                return Err(Error::msg(format!(
-                    "{} was written by a newer campaignctl (state format {format}; this one reads \
-                     up to {FORMAT_VERSION}); upgrade campaignctl, the file was left untouched",
-                    self.path.display()
-                )));
-            }
-            return Ok(());
-        }
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let plan_key = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
-        let create = || -> rusqlite::Result<()> {
-            conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA}"))?;
-            conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?1), ('id', ?2), \
-                 ('version', '0'), ('plan_key', ?3)",
-                params![FORMAT_VERSION.to_string(), id, plan_key],
-            )?;
-            conn.execute_batch("COMMIT")
-        };
-        create().map_err(|err| {
-            let _ = conn.execute_batch("ROLLBACK");
-            self.error(err)
-        })
-    }
-
-    fn error(&self, err: rusqlite::Error) -> Error {
-        sql_error(&self.path, err)
+    /// Where the state is, for messages (a URL's password masked).
+    pub fn location(&self) -> String {
+        self.backend.location()
     }
 
     /// The state's identity and current version.
-    pub fn identity(&self) -> Result<StateIdentity, Error> {
-        read_identity(&self.conn).map_err(|err| self.error(err))
+    pub fn identity(&mut self) -> Result<StateIdentity, Error> {
+        self.backend.identity()
     }
 
     /// The key that seals saved plans made against this state, so an edited plan file, or one
-    /// made against another state file, is refused.
-    pub fn plan_key(&self) -> Result<Vec<u8>, Error> {
-        self.conn
-            .query_row("SELECT value FROM meta WHERE key = 'plan_key'", [], |row| {
-                row.get::<_, String>(0)
-            })
-            .map(String::into_bytes)
-            .map_err(|err| self.error(err))
+    /// made against another state, is refused.
+    pub fn plan_key(&mut self) -> Result<Vec<u8>, Error> {
+        self.backend.plan_key()
     }
 
-    /// Everything plans need about `campaigns`, read in one transaction.
+    /// Takes the apply lock for as long as the store is open, or says who holds it.
+    pub fn lock(&mut self) -> Result<(), Error> {
+        self.backend.lock()
+    }
+
+    /// Who holds the apply lock, if anyone.
+    pub fn lock_holder(&mut self) -> Result<Option<String>, Error> {
+        self.backend.lock_holder()
+    }
+
+    /// Takes the lock and readies the state for an apply: checks it for damage and marks what
+    /// an earlier, interrupted apply left `sending` as in doubt. Returns how many were.
+    pub fn prepare_apply(&mut self) -> Result<usize, Error> {
+        self.backend.lock()?;
+        self.backend.check()?;
+        self.settle_interrupted()
+    }
+
+    /// Records that an apply starts sending; [`Store::end_run`] closes it.
+    pub fn begin_run(&mut self) -> Result<(), Error> {
+        self.backend.begin_run(&LockInfo::of_this_process())
+    }
+
+    /// Closes the run: everything it sent is recorded, and at rest.
+    pub fn end_run(&mut self) -> Result<(), Error> {
+        self.backend.end_run()
+    }
+
+    /// Everything plans need about `campaigns`, read in one transaction. Refuses a state whose
+    /// numbers no longer match the check values recorded with their intents.
     pub fn snapshot<'a>(
         &mut self,
         campaigns: impl IntoIterator<Item = &'a str>,
     ) -> Result<Snapshot, Error> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(|err| sql_error(&path, err))?;
-        let read = || -> Result<Snapshot, rusqlite::Error> {
-            let identity = read_identity(&tx)?;
-            let mut snapshot = Snapshot {
-                identity,
-                campaigns: HashMap::new(),
-            };
-            let mut attempts =
-                tx.prepare(&format!("{ATTEMPT_SELECT} WHERE campaign = ?1 ORDER BY id"))?;
-            let mut numbers = tx.prepare(
-                "SELECT n.order_id FROM numbers n JOIN attempts a ON a.id = n.attempt_id \
-                 WHERE n.campaign = ?1 AND a.status != 'rejected'",
-            )?;
-            for campaign in campaigns {
-                let mut state = CampaignState::default();
-                for attempt in attempts.query_map([campaign], attempt_from_row)? {
-                    state.attempts.push(attempt?);
-                }
-                for order_id in numbers.query_map([campaign], |row| row.get::<_, String>(0))? {
-                    state.sent_order_ids.insert(order_id?);
-                }
-                snapshot.campaigns.insert(campaign.to_owned(), state);
-            }
-            Ok(snapshot)
+        let names: Vec<String> = campaigns.into_iter().map(str::to_owned).collect();
+        let raw = self.backend.read(&names)?;
+        let location = self.backend.location();
+        let mut snapshot = Snapshot {
+            identity: raw.identity,
+            campaigns: names
+                .iter()
+                .map(|name| (name.clone(), CampaignState::default()))
+                .collect(),
         };
-        let snapshot = read().map_err(|err| sql_error(&path, err))?;
-        tx.commit().map_err(|err| sql_error(&path, err))?;
+        let mut checks: HashMap<i64, digest::Check> = HashMap::new();
+        for number in raw.numbers {
+            checks
+                .entry(number.attempt_id)
+                .or_default()
+                .add(&number.order_id, number.phone);
+            let state = snapshot.campaigns.entry(number.campaign).or_default();
+            state.sent_numbers.insert(number.phone);
+            state.sent_order_ids.insert(number.order_id);
+        }
+        let mut rows = raw.attempts;
+        rows.sort_by_key(|row| row.id);
+        for row in rows {
+            let attempt = row.parse(&location)?;
+            if attempt.status.is_live() {
+                let check = checks.remove(&attempt.id).unwrap_or_default();
+                verify(&location, &attempt, row.digest, &check)?;
+            }
+            snapshot
+                .campaigns
+                .entry(attempt.campaign.clone())
+                .or_default()
+                .attempts
+                .push(attempt);
+        }
+        if let Some(orphan) = checks.keys().next() {
+            return Err(damaged(
+                &location,
+                &format!("numbers belong to attempt {orphan}, which is not live"),
+            ));
+        }
         Ok(snapshot)
     }
 
     /// Every attempt, oldest first.
-    pub fn attempts(&self) -> Result<Vec<Attempt>, Error> {
-        let mut statement = self
-            .conn
-            .prepare(&format!("{ATTEMPT_SELECT} ORDER BY id"))
-            .map_err(|err| self.error(err))?;
-        let rows = statement
-            .query_map([], attempt_from_row)
-            .map_err(|err| self.error(err))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|err| self.error(err))
+    pub fn attempts(&mut self) -> Result<Vec<Attempt>, Error> {
+        let location = self.backend.location();
+        self.backend
+            .attempts()?
+            .into_iter()
+            .map(|row| row.parse(&location))
+            .collect()
     }
 
     /// The live attempt named `campaign`/`task_name`, else the latest rejected one.
-    pub fn find(&self, campaign: &str, task_name: &str) -> Result<Option<Attempt>, Error> {
-        self.conn
-            .query_row(
-                &format!(
-                    "{ATTEMPT_SELECT} WHERE campaign = ?1 AND task_name = ?2 \
-                     ORDER BY status = 'rejected', id DESC LIMIT 1"
-                ),
-                params![campaign, task_name],
-                attempt_from_row,
-            )
-            .optional()
-            .map_err(|err| self.error(err))
+    pub fn find(&mut self, campaign: &str, task_name: &str) -> Result<Option<Attempt>, Error> {
+        let location = self.backend.location();
+        self.backend
+            .find(campaign, task_name)?
+            .map(|row| row.parse(&location))
+            .transpose()
     }
 
-    /// The phone numbers of an attempt (live attempts only keep them).
-    pub fn numbers(&self, attempt_id: i64) -> Result<Vec<(String, String)>, Error> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT order_id, phone FROM numbers WHERE attempt_id = ?1 ORDER BY phone")
-            .map_err(|err| self.error(err))?;
-        let rows = statement
-            .query_map([attempt_id], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(|err| self.error(err))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|err| self.error(err))
+    /// The orderIDs and numbers (E.164 digits) of an attempt (live attempts only keep them).
+    pub fn numbers(&mut self, attempt_id: i64) -> Result<Vec<(String, String)>, Error> {
+        let mut numbers: Vec<(String, String)> = self
+            .backend
+            .numbers(attempt_id)?
+            .into_iter()
+            .map(|n| (n.order_id, n.phone.to_string()))
+            .collect();
+        numbers.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(numbers)
     }
 
     /// Durably records that `body` is about to be sent for `campaign`/`base_name`, before a
-    /// single byte leaves. Fails, recording nothing, when any of its numbers is already sent in
-    /// the campaign or its name is taken: the last line of defence against dialing twice.
+    /// single byte leaves. Fails, recording nothing, when any of its numbers (by orderID or by
+    /// the number itself) is already sent in the campaign or its name is taken: the last line
+    /// of defence against dialing twice.
     pub fn record_intent(
         &mut self,
         campaign: &str,
         base_name: &str,
         body: &CreateAndCall,
     ) -> Result<i64, Error> {
-        let path = self.path.clone();
-        let now = now();
-        let settings = settings_of(body);
-        let write = |tx: &rusqlite::Transaction| -> rusqlite::Result<i64> {
-            tx.execute(
-                "INSERT INTO attempts (campaign, base_name, task_name, settings, status, \
-                 number_count, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'sending', ?5, ?6, ?6)",
-                params![
-                    campaign,
-                    base_name,
-                    body.task_name,
-                    settings.to_string(),
-                    body.call_list.len() as i64,
-                    now
-                ],
-            )?;
-            let attempt_id = tx.last_insert_rowid();
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO numbers (campaign, order_id, attempt_id, phone) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for item in &body.call_list {
-                insert.execute(params![
-                    campaign,
-                    item.order_id,
-                    attempt_id,
-                    item.user_phone
-                ])?;
-            }
-            journal(
-                tx,
-                attempt_id,
-                "intent",
-                &format!("{} numbers", body.call_list.len()),
-            )?;
-            bump_version(tx)?;
-            Ok(attempt_id)
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|err| sql_error(&path, err))?;
-        match write(&tx) {
-            Ok(id) => {
-                tx.commit().map_err(|err| sql_error(&path, err))?;
-                Ok(id)
-            }
-            Err(rusqlite::Error::SqliteFailure(failure, _))
-                if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(Error::msg(format!(
-                    "refusing to send {campaign}/{}: state already holds that task name or one \
-                     of its numbers as sent; nothing was sent (run `campaignctl plan` again)",
-                    body.task_name
-                )))
-            }
-            Err(err) => Err(sql_error(&path, err)),
-        }
+        let intent = intent_of(campaign, base_name, body)?;
+        self.backend.record_intent(&intent)?.ok_or_else(|| {
+            Error::msg(format!(
+                "refusing to send {campaign}/{}: state already holds that task name or one of \
+                 its numbers as sent; nothing was sent (run `campaignctl plan` again)",
+                body.task_name
+            ))
+        })
     }
 
-    /// Records how an attempt ended. A rejection frees its numbers to be planned again.
+    /// Records how the attempt `attempt_id` ended.
     pub fn record_outcome(&mut self, attempt_id: i64, outcome: &Recorded) -> Result<(), Error> {
-        let detail = match (&outcome.code, &outcome.message) {
-            (Some(code), Some(message)) => format!("code {code}: {message}"),
-            (Some(code), None) => format!("code {code}"),
-            (None, Some(message)) => message.clone(),
-            (None, None) => String::new(),
-        };
-        self.update(attempt_id, outcome.status.as_str(), &detail, |tx| {
-            tx.execute(
-                "UPDATE attempts SET status = ?2, req_id = ?3, code = ?4, message = ?5, \
-                 updated_at = ?6 WHERE id = ?1",
-                params![
-                    attempt_id,
-                    outcome.status.as_str(),
-                    outcome.req_id,
-                    outcome.code,
-                    outcome.message,
-                    now()
-                ],
-            )?;
-            if outcome.status == Status::Rejected {
-                tx.execute("DELETE FROM numbers WHERE attempt_id = ?1", [attempt_id])?;
-            }
-            Ok(())
+        self.backend.update(&Update::Outcome {
+            attempt_id,
+            outcome: outcome.clone(),
         })
     }
 
@@ -475,67 +535,17 @@ impl Store {
                 attempt.campaign, attempt.task_name
             )));
         }
-        self.update(attempt.id, "forget", "", |tx| {
-            tx.execute(
-                "UPDATE attempts SET forgotten = 1, updated_at = ?2 WHERE campaign = ?1 \
-                 AND base_name = ?3",
-                params![attempt.campaign, now(), attempt.base_name],
-            )?;
-            Ok(())
+        self.backend.update(&Update::Forget {
+            attempt_id: attempt.id,
+            campaign: attempt.campaign.clone(),
+            base_name: attempt.base_name.clone(),
         })
     }
 
     /// Marks every attempt still `sending` as in doubt: run when an apply starts, since the
     /// lock proves no other apply is sending, so those are left from a crash.
     pub fn settle_interrupted(&mut self) -> Result<usize, Error> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|err| sql_error(&path, err))?;
-        let settle = |tx: &rusqlite::Transaction| -> rusqlite::Result<usize> {
-            let changed = tx.execute(
-                "UPDATE attempts SET status = 'in-doubt', message = 'interrupted while sending \
-                 (the process stopped before the answer was recorded)', updated_at = ?1 \
-                 WHERE status = 'sending'",
-                [now()],
-            )?;
-            // No version bump: `sending` and `in-doubt` block the same numbers and names, so no
-            // plan changes, and a plan saved after a crash must still apply.
-            if changed > 0 {
-                journal(
-                    tx,
-                    0,
-                    "settle",
-                    &format!("{changed} interrupted attempts in doubt"),
-                )?;
-            }
-            Ok(changed)
-        };
-        let changed = settle(&tx).map_err(|err| sql_error(&path, err))?;
-        tx.commit().map_err(|err| sql_error(&path, err))?;
-        Ok(changed)
-    }
-
-    fn update(
-        &mut self,
-        attempt_id: i64,
-        event: &str,
-        detail: &str,
-        change: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<()>,
-    ) -> Result<(), Error> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|err| sql_error(&path, err))?;
-        let run = |tx: &rusqlite::Transaction| -> rusqlite::Result<()> {
-            change(tx)?;
-            journal(tx, attempt_id, event, detail)?;
-            bump_version(tx)
-        };
-        run(&tx).map_err(|err| sql_error(&path, err))?;
-        tx.commit().map_err(|err| sql_error(&path, err))
+        self.backend.settle_interrupted()
     }
 
     /// Settles an attempt in doubt as created because the provider's own call records show it
@@ -549,14 +559,9 @@ impl Store {
     ) -> Result<(), Error> {
         // Read afresh: `attempt` was read before the provider was asked, which takes a while.
         let status = self
-            .conn
-            .query_row(
-                "SELECT status FROM attempts WHERE id = ?1",
-                [attempt.id],
-                |row| row.get::<_, String>(0),
-            )
-            .map_err(|err| self.error(err))
-            .and_then(|text| Status::parse(&text))?;
+            .find(&attempt.campaign, &attempt.task_name)?
+            .filter(|found| found.id == attempt.id)
+            .map_or(Status::Rejected, |found| found.status);
         if !status.is_in_doubt() {
             return Err(Error::msg(format!(
                 "{}/{} is {}, no longer in doubt; it was left as it is",
@@ -565,44 +570,108 @@ impl Store {
                 status.as_str()
             )));
         }
-        self.update(attempt.id, "reconciled", evidence, |tx| {
-            // Guarded again here: only a task still in doubt may become created.
-            let changed = tx.execute(
-                "UPDATE attempts SET status = 'created', message = ?2, updated_at = ?3 \
-                 WHERE id = ?1 AND status IN ('sending', 'in-doubt')",
-                params![attempt.id, summary, now()],
-            )?;
-            match changed {
-                1 => Ok(()),
-                other => Err(rusqlite::Error::StatementChangedRows(other)),
-            }
+        self.backend.update(&Update::Reconciled {
+            attempt_id: attempt.id,
+            summary: summary.to_owned(),
+            evidence: evidence.to_owned(),
         })
     }
 }
 
-const ATTEMPT_SELECT: &str = "SELECT id, campaign, base_name, task_name, settings, status, \
-    number_count, req_id, code, message, forgotten, created_at, updated_at FROM attempts";
+/// The journal event of an update.
+fn update_event(update: &Update) -> &'static str {
+    match update {
+        Update::Outcome { .. } => "outcome",
+        Update::Forget { .. } => "forget",
+        Update::Reconciled { .. } => "reconciled",
+    }
+}
 
-fn attempt_from_row(row: &rusqlite::Row) -> rusqlite::Result<Attempt> {
-    let status: String = row.get(5)?;
-    let settings: String = row.get(4)?;
-    Ok(Attempt {
-        id: row.get(0)?,
-        campaign: row.get(1)?,
-        base_name: row.get(2)?,
-        task_name: row.get(3)?,
-        settings: serde_json::from_str(&settings).unwrap_or(serde_json::Value::Null),
-        status: Status::parse(&status).map_err(|err| {
-            rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, err.into())
-        })?,
-        number_count: row.get(6)?,
-        req_id: row.get(7)?,
-        code: row.get(8)?,
-        message: row.get(9)?,
-        forgotten: row.get(10)?,
-        created_at: row.get(11)?,
-        updated_at: row.get(12)?,
+/// The statement that marks interrupted attempts in doubt (the caller adds its WHERE).
+const SETTLE: &str = "UPDATE attempts SET status = 'in-doubt', message = \
+    'interrupted while sending (the process stopped before the answer was recorded)', \
+    updated_at = $1";
+
+/// The message for a state written by a newer campaignctl.
+fn newer(location: &str, format: i64, supported: i64) -> Error {
+    Error::msg(format!(
+        "{location} was written by a newer campaignctl (state format {format}; this one reads up \
+         to {supported}); upgrade campaignctl, the state was left untouched"
+    ))
+}
+
+/// The message of a state that no longer matches what was recorded.
+fn damaged(location: &str, what: &str) -> Error {
+    Error::msg(format!(
+        "state {location} is damaged: {what}; nothing was sent. Restore the state from a \
+         backup (or the copy it was made from) before planning again"
+    ))
+}
+
+/// Refuses an attempt whose stored numbers differ from those its intent recorded.
+fn verify(
+    location: &str,
+    attempt: &Attempt,
+    digest: i64,
+    check: &digest::Check,
+) -> Result<(), Error> {
+    if check.count() != attempt.number_count || check.value() != digest {
+        return Err(damaged(
+            location,
+            &format!(
+                "the numbers of {}/\"{}\" no longer match what was recorded when it was sent \
+                 ({} of {} numbers read back, check value {})",
+                attempt.campaign,
+                attempt.task_name,
+                check.count(),
+                attempt.number_count,
+                if check.value() == digest {
+                    "matches"
+                } else {
+                    "differs"
+                }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The intent of `body`, its numbers in stored form.
+fn intent_of(campaign: &str, base_name: &str, body: &CreateAndCall) -> Result<Intent, Error> {
+    let mut check = digest::Check::default();
+    let numbers = body
+        .call_list
+        .iter()
+        .map(|item| {
+            let phone = phone_key(&item.user_phone).ok_or_else(|| {
+                Error::msg(format!(
+                    "refusing to send {campaign}/{}: {:?} is not an E.164 number in digits; \
+                     nothing was sent",
+                    body.task_name, item.user_phone
+                ))
+            })?;
+            check.add(&item.order_id, phone);
+            Ok((item.order_id.clone(), phone))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(Intent {
+        campaign: campaign.to_owned(),
+        base_name: base_name.to_owned(),
+        task_name: body.task_name.clone(),
+        settings: settings_of(body).to_string(),
+        numbers,
+        digest: check.value(),
     })
+}
+
+/// The stored form of an E.164 number in digits (`447700900123`): an integer, so that a number
+/// written two ways is still one key. `None` for anything that is not 1 to 15 digits without a
+/// leading zero.
+pub fn phone_key(digits: &str) -> Option<i64> {
+    let valid = (1..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    valid.then(|| digits.parse().ok()).flatten()
 }
 
 /// A task's settings: its body without the numbers.
@@ -616,136 +685,16 @@ pub fn settings_of(body: &CreateAndCall) -> serde_json::Value {
     value
 }
 
-fn read_identity(conn: &Connection) -> rusqlite::Result<StateIdentity> {
-    let get = |key: &str| -> rusqlite::Result<String> {
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
-            row.get(0)
-        })
-    };
-    Ok(StateIdentity {
-        id: get("id")?,
-        version: get("version")?.parse().unwrap_or(0),
-    })
-}
-
-fn bump_version(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
-    tx.execute(
-        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'version'",
-        [],
-    )
-    .map(drop)
-}
-
-fn journal(
-    tx: &rusqlite::Transaction,
-    attempt_id: i64,
-    event: &str,
-    detail: &str,
-) -> rusqlite::Result<()> {
-    tx.execute(
-        "INSERT INTO journal (at, attempt_id, event, detail) VALUES (?1, ?2, ?3, ?4)",
-        params![now(), attempt_id, event, detail],
-    )
-    .map(drop)
-}
-
-/// Now, as RFC 3339 UTC.
-pub fn now() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-fn sql_error(path: &Path, err: rusqlite::Error) -> Error {
-    Error::msg(format!("state file {}: {err}", path.display()))
-}
-
-/// Creates `path` readable by its owner only, when it does not exist yet: state holds phone
-/// numbers.
-fn create_private(path: &Path) -> Result<(), Error> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(err) => Err(Error::io(path, err)),
-    }
+/// A fresh random state id and plan key, for a new state.
+pub(crate) fn new_identity() -> (String, String) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let plan_key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    (id, plan_key)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn body(name: &str, numbers: &[u32]) -> CreateAndCall {
-        CreateAndCall::sample(name, numbers)
-    }
-
-    #[test]
-    fn a_number_cannot_be_recorded_as_sent_twice() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
-        let first = store.record_intent("c", "t", &body("t", &[1, 2])).unwrap();
-        let err = store
-            .record_intent("c", "u", &body("u", &[2, 3]))
-            .unwrap_err();
-        assert!(err.to_string().contains("refusing"), "{err}");
-        // Nothing of the refused attempt was kept.
-        assert_eq!(store.attempts().unwrap().len(), 1);
-        // Another campaign may dial the same number.
-        store.record_intent("d", "t", &body("t", &[2])).unwrap();
-        // A rejection frees the numbers.
-        store
-            .record_outcome(
-                first,
-                &Recorded {
-                    status: Status::Rejected,
-                    req_id: None,
-                    code: Some(1003),
-                    message: None,
-                },
-            )
-            .unwrap();
-        store.record_intent("c", "t", &body("t", &[2, 3])).unwrap();
-        let snapshot = store.snapshot(["c"]).unwrap();
-        let sent = &snapshot.campaigns["c"].sent_order_ids;
-        assert_eq!(sent.len(), 2);
-        assert!(snapshot.identity.version >= 4);
-    }
-
-    #[test]
-    fn interrupted_attempts_become_in_doubt() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        let mut store = Store::open(&path).unwrap();
-        store.record_intent("c", "t", &body("t", &[1])).unwrap();
-        drop(store);
-        let mut store = Store::open(&path).unwrap();
-        assert_eq!(store.settle_interrupted().unwrap(), 1);
-        let attempt = store.find("c", "t").unwrap().unwrap();
-        assert_eq!(attempt.status, Status::InDoubt);
-        store.resolve(&attempt, false).unwrap();
-        assert!(
-            store.snapshot(["c"]).unwrap().campaigns["c"]
-                .sent_order_ids
-                .is_empty()
-        );
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn the_state_file_is_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nested/s.db");
-        Store::open(&path).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
-}
+mod tests;

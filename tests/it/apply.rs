@@ -685,11 +685,16 @@ fn kill_campaign_of(task_name: &str) -> String {
 
 #[test]
 fn sigkill_at_random_points_never_sends_an_order_id_twice_nor_loses_a_task() {
+    sigkill_at_random_points(&Workspace::new());
+}
+
+/// Kills applies at random points until enough kills landed, completes the work, and checks
+/// that no orderID was accepted twice and no task was lost; run against each state backend.
+pub fn sigkill_at_random_points(ws: &Workspace) {
     let seed = seed("CAMPAIGNCTL_KILL_SEED");
     eprintln!("kill test seed {seed} (replay with CAMPAIGNCTL_KILL_SEED={seed})");
     let mut rng = Rng::new(seed);
 
-    let ws = Workspace::new();
     for t in 0..KILL_TASKS {
         let numbers: Vec<u32> = (0..KILL_NUMBERS_PER_TASK)
             .map(|k| t * KILL_NUMBERS_PER_TASK + k)
@@ -800,8 +805,9 @@ fn sigkill_at_random_points_never_sends_an_order_id_twice_nor_loses_a_task() {
     let rows = ws.state_rows();
     let context = format!("seed {seed}, {kills} kills, {batch} batches, {runs} runs");
 
-    // 1. No orderID went out twice in a campaign.
+    // 1. No orderID, and no number, went out twice in a campaign.
     assert_no_order_id_twice(&tasks, kill_campaign_of);
+    assert_no_number_twice(&tasks, kill_campaign_of);
 
     // 2. Every task the sandbox accepted is in state, as created or in doubt, with exactly the
     //    numbers it carried.
@@ -1046,8 +1052,12 @@ fn a_saved_plan_is_sent_exactly_as_reviewed_and_only_once() {
 
 #[test]
 fn a_stale_saved_plan_is_refused() {
-    let ws = Workspace::new();
-    two_campaigns(&ws);
+    a_stale_saved_plan_is_refused_on(&Workspace::new());
+}
+
+/// A saved plan is refused once an input or the state changed; run against each backend.
+pub fn a_stale_saved_plan_is_refused_on(ws: &Workspace) {
+    two_campaigns(ws);
     let sandbox = SandboxProcess::start(ws.root(), &[]);
 
     // An input changed after the plan was made.
@@ -1335,7 +1345,11 @@ fn provider_rejections_show_code_and_message_per_task() {
 
 #[test]
 fn state_resolve_decides_tasks_in_doubt() {
-    let ws = Workspace::new();
+    state_resolve_decides(&Workspace::new());
+}
+
+/// Tasks in doubt block their numbers until resolved, each way; run against each backend.
+pub fn state_resolve_decides(ws: &Workspace) {
     ws.write("campaigns/data/a.csv", &csv_of(&[700, 701]));
     ws.write("campaigns/data/b.csv", &csv_of(&[702, 703]));
     ws.write(

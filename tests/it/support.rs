@@ -19,12 +19,20 @@ pub const KEY: &str = "apply-test-key";
 pub const SECRET: &str = "Apply-Test-Secret-7Qz9";
 
 /// Environment variables that must not leak from the developer's shell into a test run.
-const SCRUBBED_VARS: [&str; 5] = [
+const SCRUBBED_VARS: [&str; 13] = [
     "NXCC_ACCESS_KEY",
     "NXCC_ACCESS_SECRET",
     "NXCC_ENDPOINT",
     "CAMPAIGNCTL_STATE",
+    "CAMPAIGNCTL_WORKSPACE",
     "CLICOLOR_FORCE",
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGDATABASE",
+    "PGPASSFILE",
+    "PGSSLMODE",
 ];
 
 /// How long any single wait on a child process or a condition may take before the test fails.
@@ -181,9 +189,12 @@ pub fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// A temporary directory holding campaign files, their data and a state file.
+/// A temporary directory holding campaign files, their data and a state file (or, with
+/// [`Workspace::on_postgres`], a workspace in a PostgreSQL database).
 pub struct Workspace {
     dir: tempfile::TempDir,
+    /// The database URL and workspace name, when state lives in PostgreSQL.
+    postgres: Option<(String, String)>,
 }
 
 impl Default for Workspace {
@@ -199,6 +210,23 @@ impl Workspace {
                 .prefix("campaignctl-apply-")
                 .tempdir()
                 .expect("tempdir"),
+            postgres: None,
+        }
+    }
+
+    /// A working copy whose state is the workspace `workspace` of the database at `url`.
+    pub fn on_postgres(url: &str, workspace: &str) -> Workspace {
+        Workspace {
+            postgres: Some((url.to_owned(), workspace.to_owned())),
+            ..Workspace::new()
+        }
+    }
+
+    /// What `--state` is given: the state file's path, or the database URL.
+    pub fn state_arg(&self) -> std::ffi::OsString {
+        match &self.postgres {
+            Some((url, _)) => url.into(),
+            None => self.state().into(),
         }
     }
 
@@ -236,7 +264,10 @@ impl Workspace {
     /// `campaignctl ARGS --state STATE` in the workspace, no credentials in the environment.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = campaignctl(self.root());
-        command.args(args).arg("--state").arg(self.state());
+        command.args(args).arg("--state").arg(self.state_arg());
+        if let Some((_, workspace)) = &self.postgres {
+            command.args(["--workspace", workspace]);
+        }
         command
     }
 
@@ -279,7 +310,10 @@ impl Workspace {
 
     /// The state file's attempts and numbers, read directly.
     pub fn state_rows(&self) -> StateRows {
-        StateRows::read(&self.state())
+        match &self.postgres {
+            Some((url, workspace)) => StateRows::read_postgres(url, workspace),
+            None => StateRows::read(&self.state()),
+        }
     }
 }
 
@@ -515,6 +549,25 @@ pub fn bodies_by_task_name(tasks: &[Value]) -> BTreeMap<String, Value> {
     bodies
 }
 
+/// Fails when the sandbox accepted one number twice in a campaign (told apart by
+/// `campaign_of`), whatever its orderID: the promise is about phones ringing.
+#[track_caller]
+pub fn assert_no_number_twice(tasks: &[Value], campaign_of: impl Fn(&str) -> String) {
+    let mut seen: std::collections::HashMap<(String, String), String> = Default::default();
+    for task in tasks {
+        let name = task["body"]["taskName"].as_str().expect("taskName");
+        for phone in phones_of(&task["body"]) {
+            let key = (campaign_of(name), phone);
+            if let Some(first) = seen.insert(key.clone(), name.to_owned()) {
+                panic!(
+                    "number {} of campaign {} was accepted twice: in {first:?} and in {name:?}",
+                    key.1, key.0
+                );
+            }
+        }
+    }
+}
+
 /// The `userPhone`s of a createandcall body, sorted.
 pub fn phones_of(body: &Value) -> Vec<String> {
     let mut phones: Vec<String> = body["callList"]
@@ -656,7 +709,7 @@ impl StateRows {
             .collect::<Result<Vec<_>, _>>()
             .expect("attempt rows");
         let mut numbers = conn
-            .prepare("SELECT campaign, order_id, attempt_id, phone FROM numbers")
+            .prepare("SELECT campaign, order_id, attempt_id, CAST(phone AS TEXT) FROM numbers")
             .expect("numbers table");
         let numbers = numbers
             .query_map([], |row| {
@@ -670,6 +723,46 @@ impl StateRows {
             .expect("query numbers")
             .collect::<Result<Vec<_>, _>>()
             .expect("number rows");
+        StateRows { attempts, numbers }
+    }
+
+    /// The attempts and numbers of a PostgreSQL workspace, read with the `postgres` client.
+    pub fn read_postgres(url: &str, workspace: &str) -> StateRows {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+        let attempts = client
+            .query(
+                "SELECT id, campaign, base_name, task_name, status, number_count, req_id, code \
+                 FROM campaignctl.attempts WHERE workspace = $1 ORDER BY id",
+                &[&workspace],
+            )
+            .expect("attempts table")
+            .iter()
+            .map(|row| AttemptRow {
+                id: row.get(0),
+                campaign: row.get(1),
+                base_name: row.get(2),
+                task_name: row.get(3),
+                status: row.get(4),
+                number_count: row.get(5),
+                req_id: row.get(6),
+                code: row.get(7),
+            })
+            .collect();
+        let numbers = client
+            .query(
+                "SELECT campaign, order_id, attempt_id, phone::text FROM campaignctl.numbers \
+                 WHERE workspace = $1",
+                &[&workspace],
+            )
+            .expect("numbers table")
+            .iter()
+            .map(|row| NumberRow {
+                campaign: row.get(0),
+                order_id: row.get(1),
+                attempt_id: row.get(2),
+                phone: row.get(3),
+            })
+            .collect();
         StateRows { attempts, numbers }
     }
 

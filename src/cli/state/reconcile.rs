@@ -8,7 +8,7 @@ use campaignctl::nxcc::{Client, Credentials};
 use campaignctl::reconcile::{
     self, Finding, Limits, Progress, QueryKind, ReconcileError, Strategy, Suspect, distinct,
 };
-use campaignctl::state::{Attempt, StateLock, Store};
+use campaignctl::state::{Attempt, Store};
 
 use super::super::CliError;
 use super::super::apply::parse_rate;
@@ -97,16 +97,14 @@ pub fn run(global: &super::super::GlobalArgs, args: ReconcileArgs) -> Result<i32
     let strategy = args.strategy()?;
     // Made first, so a bad endpoint or missing credentials are named before state is touched.
     let client = args.client()?;
-    // A dry run writes nothing, so it may run beside an apply.
-    let _lock = if args.dry_run {
-        None
-    } else {
-        Some(StateLock::acquire(&global.state_path())?)
-    };
     let mut store = open_existing(global)?;
-    let attempts = selected(&store, &args.tasks)?;
+    // A dry run writes nothing, so it may run beside an apply.
+    if !args.dry_run {
+        store.lock()?;
+    }
+    let attempts = selected(&mut store, &args.tasks)?;
     let limits = args.limits();
-    let suspects = Suspect::gather(&store, attempts, unix_now()?, limits.search_hours)?;
+    let suspects = Suspect::gather(&mut store, attempts, unix_now()?, limits.search_hours)?;
     let findings = if suspects.is_empty() {
         Vec::new()
     } else {
@@ -148,7 +146,7 @@ impl ReconcileArgs {
 }
 
 /// The tasks named, each of which must be in doubt, or every task in doubt.
-fn selected(store: &Store, specs: &[String]) -> Result<Vec<Attempt>, Error> {
+fn selected(store: &mut Store, specs: &[String]) -> Result<Vec<Attempt>, Error> {
     if specs.is_empty() {
         let mut attempts = store.attempts()?;
         attempts.retain(|attempt| attempt.status.is_in_doubt());
