@@ -72,6 +72,7 @@ fn start_sandbox(runtime: &tokio::runtime::Runtime, faults: &[&str]) -> SandboxH
             credentials: Credentials::new("plan-test", "plan-test-secret"),
             faults,
             records: Default::default(),
+            max_call_list: None,
         }))
         .unwrap()
 }
