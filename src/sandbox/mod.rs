@@ -524,3 +524,17 @@ fn rfc3339_now() -> String {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_call_list_over_the_limit_is_too_large() {
+        let body = serde_json::json!({"callList": [{}, {}, {}]});
+        assert!(!over_limit(&body, None));
+        assert!(!over_limit(&body, Some(3)));
+        assert!(over_limit(&body, Some(2)));
+        assert!(!over_limit(&serde_json::json!({}), Some(0)));
+    }
+}
