@@ -329,6 +329,7 @@ fn group_name(base: &str, follow_up: bool, count: usize, taken: impl Fn(&str) ->
             n => format!("{base} #{n}"),
         })
         .find(free)
+        // Unreachable: the candidates outnumber every name there is.
         .unwrap_or_else(|| base.to_owned())
 }
 
