@@ -227,6 +227,19 @@ fn classify(outcome: Outcome) -> (Recorded, TaskOutcome) {
                 message: format!("not sent: {reason}"),
             },
         ),
+        // Refused unread: as free as a rejection, but there is no provider code to record.
+        Outcome::TooLarge { .. } => (
+            Recorded {
+                status: Status::Rejected,
+                req_id: None,
+                code: None,
+                message: Some(outcome.to_string()),
+            },
+            TaskOutcome::Rejected {
+                code: None,
+                message: outcome.to_string(),
+            },
+        ),
         Outcome::Unknown { reason, req_id } => (
             Recorded {
                 status: Status::InDoubt,

@@ -119,6 +119,13 @@ pub struct TaskSpec {
     /// How the task starts once created; the provider's default when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startup_type: Option<StartupType>,
+
+    /// The most numbers one createandcall request carries. A task with more numbers is sent as
+    /// parts named `"{taskName} (part 2/7)"`, each its own request; 10,000 when left out.
+    /// `--max-call-list-size` on `plan`, `apply` and `render` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1), example = 10000)]
+    pub max_call_list_size: Option<std::num::NonZeroUsize>,
 }
 
 impl TaskSpec {

@@ -1,6 +1,7 @@
 //! The one driver: discover → load → validate → expand → plan. Each phase hands its output to
 //! the next; no phase calls the one before it.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -10,7 +11,7 @@ use crate::error::Error;
 use crate::expand::{self, ExpandedCampaign, Reading};
 use crate::load::{self, LoadedCampaign};
 use crate::plan::{self, Plan};
-use crate::state::Store;
+use crate::state::{Snapshot, Store};
 use crate::validate::{self, NameUse, Rejected};
 
 /// What checking and expanding the campaign files under some paths found.
@@ -110,11 +111,25 @@ pub fn inputs(campaigns: &[ExpandedCampaign]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The plan of `campaigns` against what `store` says was sent.
-pub fn plan(campaigns: Vec<ExpandedCampaign>, store: &mut Store) -> Result<Plan, Error> {
+/// The plan of `campaigns` against what `store` says was sent; `max_call_list_size`
+/// overrides the campaigns' own.
+pub fn plan(
+    campaigns: Vec<ExpandedCampaign>,
+    store: &mut Store,
+    max_call_list_size: Option<NonZeroUsize>,
+) -> Result<Plan, Error> {
     let names: Vec<String> = campaigns.iter().map(|c| c.name.clone()).collect();
     let snapshot = store.snapshot(names.iter().map(String::as_str))?;
-    Ok(plan::plan(campaigns, &snapshot))
+    Ok(plan::plan(campaigns, &snapshot, max_call_list_size))
+}
+
+/// The requests `campaigns` make before any state is consulted, parts and all: what `render`
+/// shows, named as a first apply would send them.
+pub fn requests(
+    campaigns: Vec<ExpandedCampaign>,
+    max_call_list_size: Option<NonZeroUsize>,
+) -> Plan {
+    plan::plan(campaigns, &Snapshot::default(), max_call_list_size)
 }
 
 #[cfg(test)]

@@ -46,6 +46,9 @@ pub struct ApplyArgs {
     /// `--auto-approve` or a saved plan).
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
     pub format: ApplyFormat,
+
+    #[command(flatten)]
+    pub parts: super::plan::PartsArgs,
 }
 
 /// A rate a pacer can keep: 0 for none, else finite and between 0.01 and 10000 per second.
@@ -119,6 +122,10 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
     let mut concerned = BTreeSet::new();
     let requests = match saved_plan_path(&args.paths) {
         Some(path) => {
+            if args.parts.max_call_list_size.is_some() {
+                // The reviewed requests are sent as they are, or not at all.
+                return Err(CliError::PartsOfSavedPlan);
+            }
             let requests = requests_from_saved_plan(path, &mut store, narration)?;
             concerned.extend(requests.iter().map(|r| r.campaign.clone()));
             requests
@@ -126,7 +133,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
         None => {
             let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
             concerned.extend(campaigns.iter().map(|c| c.name.clone()));
-            let plan = pipeline::plan(campaigns, &mut store)?;
+            let plan = pipeline::plan(campaigns, &mut store, args.parts.max_call_list_size)?;
             narration.say(format_args!(
                 "{}",
                 views::human::plan::render(&plan, global.show_numbers)
@@ -289,6 +296,8 @@ async fn send(
             credentials: credentials.clone(),
             faults: Vec::new(),
             records: Default::default(),
+            // A trial sends what a real apply would; only tests ask for a limit.
+            max_call_list: None,
         };
         let handle = Sandbox::start(config).await?;
         narration.say(format_args!("Started a sandbox at {}\n", handle.base_url()))?;

@@ -13,6 +13,12 @@ pub enum CliError {
     )]
     NeedsConfirmation,
 
+    #[error(
+        "--max-call-list-size cannot change a saved plan: its requests are sent exactly as \
+         reviewed; plan again with the flag instead"
+    )]
+    PartsOfSavedPlan,
+
     #[error("cancelled, nothing sent")]
     Cancelled,
 

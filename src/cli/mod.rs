@@ -156,7 +156,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema (draft-07) of campaign files.
     Schema,
-    /// Print the createandcall bodies the files describe, before any state is consulted.
+    /// Print the createandcall bodies the files describe, before any state is consulted: one
+    /// per request, so a task larger than `maxCallListSize` shows as its parts.
     Render(render::RenderArgs),
     /// Show what would be sent: the tasks in the files minus what state says was sent.
     Plan(plan::PlanArgs),

@@ -1,5 +1,6 @@
 //! `campaignctl plan`: what would be sent, given what was already sent.
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use campaignctl::error::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
@@ -35,6 +36,19 @@ pub struct PlanArgs {
     /// Exit 2 when the plan would send anything (0 when not, 1 on errors).
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    #[command(flatten)]
+    pub parts: PartsArgs,
+}
+
+/// How tasks are split into requests: shared by `plan`, `apply` and `render`.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct PartsArgs {
+    /// The most numbers one request carries, overriding every campaign's
+    /// `task.maxCallListSize` (default 10000). A larger task is sent as parts named
+    /// "TASK (part 2/7)", each its own request.
+    #[arg(long, value_name = "N")]
+    pub max_call_list_size: Option<NonZeroUsize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -62,7 +76,7 @@ pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> 
     let campaigns = expanded.into_campaigns(&args.paths)?;
     let inputs = pipeline::inputs(&campaigns);
     let mut store = Store::open(&global.location()?)?;
-    let plan = pipeline::plan(campaigns, &mut store)?;
+    let plan = pipeline::plan(campaigns, &mut store, args.parts.max_call_list_size)?;
     if let Some(out) = &args.out {
         SavedPlan::new(&plan, &inputs, &store.plan_key()?)?.write(out)?;
     }

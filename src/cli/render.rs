@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use campaignctl::error::EXIT_OK;
 use campaignctl::nxcc::CreateAndCall;
+use campaignctl::pipeline;
 
 use super::CliError;
 
@@ -15,9 +16,12 @@ pub struct RenderArgs {
     /// Campaign files, or folders searched recursively for `*.campaign.yaml` / `*.campaign.yml`.
     #[arg(value_name = "PATH", default_value = campaignctl::load::DEFAULT_PATH)]
     pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub parts: super::plan::PartsArgs,
 }
 
-/// One task of the output.
+/// One request of the output: a task, or one part of it.
 #[derive(Serialize)]
 struct RenderedTask<'a> {
     campaign: &'a str,
@@ -28,14 +32,20 @@ struct RenderedTask<'a> {
 
 pub fn run(global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, CliError> {
     let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
-    let tasks: Vec<RenderedTask<'_>> = campaigns
+    let requests = pipeline::requests(campaigns, args.parts.max_call_list_size);
+    let tasks: Vec<RenderedTask<'_>> = requests
+        .campaigns
         .iter()
         .flat_map(|campaign| {
-            campaign.tasks.iter().map(|task| RenderedTask {
-                campaign: &campaign.name,
-                file: &campaign.file,
-                body: &task.body,
-            })
+            requests
+                .creates()
+                .filter(|change| change.campaign == campaign.name)
+                .filter_map(|change| change.body.as_ref())
+                .map(|body| RenderedTask {
+                    campaign: &campaign.name,
+                    file: &campaign.file,
+                    body,
+                })
         })
         .collect();
     // A million numbers make a large document: write it through a buffer, not a String.

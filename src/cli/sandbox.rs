@@ -46,6 +46,11 @@ Examples:
 At runtime, POST /_sandbox/faults with a JSON array of SPEC strings replaces all faults (an empty
 array clears them); GET /_sandbox/faults lists them with the number the next request will get.
 
+Size limit (--max-call-list N): a createandcall request that passes every check but carries more
+than N callList items is answered HTTP 413 with an empty body and creates nothing; campaignctl
+treats that as a rejection (the numbers are free to send again, in smaller parts). Example:
+  --max-call-list 2            a request of 3 numbers gets HTTP 413
+
 Call records: POST /saas/cc/openapi/cdr/page and /saas/cc/openapi/cdr/queryByOrderId are checked
 like createandcall (headers, ts, key, signature) and answered from the accepted tasks. A task with
 startupType 3 (immediate start) calls every number of its callList --calls-after MS milliseconds
@@ -84,6 +89,11 @@ pub struct SandboxArgs {
     /// Answer some call-record queries wrongly on purpose, e.g. `1=http:500` (see --help).
     #[arg(long = "records-fault", value_name = "SPEC", value_parser = parse_fault)]
     pub records_faults: Vec<Fault>,
+
+    /// Answer a createandcall request whose callList holds more than N numbers with HTTP 413
+    /// and create nothing, as a gateway refusing its size would (default: no limit).
+    #[arg(long, value_name = "N")]
+    pub max_call_list: Option<usize>,
 }
 
 pub fn run(_global: &super::GlobalArgs, args: SandboxArgs) -> Result<i32, CliError> {
@@ -122,6 +132,7 @@ pub fn run(_global: &super::GlobalArgs, args: SandboxArgs) -> Result<i32, CliErr
                 tenant_id: args.tenant_id,
                 faults: args.records_faults,
             },
+            max_call_list: args.max_call_list,
         })
         .await?;
 

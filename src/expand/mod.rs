@@ -13,6 +13,7 @@ mod other;
 pub mod sources;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use minijinja::Value;
@@ -45,6 +46,8 @@ pub struct ExpandedCampaign {
     /// Every file the tasks were made from: the campaign file and each data file read, sorted.
     /// A saved plan records their hashes, so that applying it can tell when one changed.
     pub inputs: Vec<PathBuf>,
+    /// The campaign's `task.maxCallListSize`: planning splits larger tasks into parts.
+    pub max_call_list_size: Option<NonZeroUsize>,
 }
 
 /// One createandcall request the files describe.
@@ -175,6 +178,7 @@ impl<'a> Expansion<'a> {
             duplicates_dropped: taken.duplicates,
             excluded: taken.excluded,
             inputs: inputs.into_iter().collect(),
+            max_call_list_size: self.campaign.task.max_call_list_size,
         })
     }
 

@@ -10,7 +10,7 @@ use reqwest::{Url, redirect, retry};
 
 use super::ConfigError;
 use super::credentials::Credentials;
-use super::response::{ApiResponse, CODE_OK, CODE_STALE_TS, is_rejection};
+use super::response::{ApiResponse, CODE_OK, CODE_STALE_TS, is_refused_unread, is_rejection};
 use super::sign::{ACTION_CC, BIZ_TYPE_CC, SignAlgorithm, sign};
 
 /// The gateway used when none is configured.
@@ -65,6 +65,8 @@ pub enum Outcome {
     },
     /// No connection could be made, so no byte of the request reached the provider.
     NotSent { reason: String },
+    /// Refused for its size (HTTP 413, 414, 431) before anything read it: nothing was created.
+    TooLarge { status: StatusCode },
     /// Anything else: the task may or may not exist (codes 88, 99 or undocumented ones, an HTTP
     /// error status, a timeout, a connection lost after sending, an unreadable answer).
     Unknown {
@@ -86,7 +88,7 @@ impl Outcome {
             Outcome::Created { req_id, .. }
             | Outcome::Rejected { req_id, .. }
             | Outcome::Unknown { req_id, .. } => req_id.as_deref(),
-            Outcome::NotSent { .. } => None,
+            Outcome::NotSent { .. } | Outcome::TooLarge { .. } => None,
         }
     }
 }
@@ -107,6 +109,12 @@ impl fmt::Display for Outcome {
                 write!(f, "{}", req(req_id))
             }
             Outcome::NotSent { reason } => write!(f, "not sent: {reason}"),
+            Outcome::TooLarge { status } => {
+                write!(
+                    f,
+                    "refused unread: HTTP {status} (the request is too large)"
+                )
+            }
             Outcome::Unknown { reason, req_id } => {
                 write!(f, "outcome unknown: {reason}{}", req(req_id))
             }
@@ -275,8 +283,12 @@ pub(crate) enum Exchange {
 }
 
 /// What an answer means. Only a 2xx status with a readable code is trusted: the provider answers
-/// its codes with HTTP 200, so anything else comes from something in between.
+/// its codes with HTTP 200, so anything else comes from something in between; of that, only a
+/// refusal for size proves that nothing was created.
 fn classify(status: StatusCode, answer: &[u8]) -> Outcome {
+    if is_refused_unread(status.as_u16()) {
+        return Outcome::TooLarge { status };
+    }
     let parsed = ApiResponse::parse(answer);
     if !status.is_success() {
         let reason = match &parsed {
@@ -495,6 +507,15 @@ mod tests {
         ] {
             let outcome = classify(status, rejected_shape);
             assert!(matches!(outcome, Outcome::Unknown { .. }), "{outcome:?}");
+        }
+        for status in [
+            StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::URI_TOO_LONG,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ] {
+            let outcome = classify(status, b"");
+            assert_eq!(outcome, Outcome::TooLarge { status });
+            assert!(!outcome.may_have_created());
         }
         for body in [&b""[..], b"<html>busy</html>", br#"{"code":"0"}"#] {
             assert!(matches!(

@@ -35,6 +35,15 @@ pub fn is_rejection(code: i64) -> bool {
     )
 }
 
+/// True for the HTTP statuses that say the request was refused for its size before anything
+/// read it: 413 (body too large), 414 (URI too long), 431 (header fields too large). Whoever
+/// answers them (the provider, or a proxy in front of it) has not passed the request on, so,
+/// like a documented rejection, it proves no task was created. Every other non-2xx status
+/// leaves the outcome unknown. (docs/decisions.md, "Too large is not unknown".)
+pub fn is_refused_unread(status: u16) -> bool {
+    matches!(status, 413 | 414 | 431)
+}
+
 /// One answer of the provider. No task id ever comes back; `reqId` identifies the request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiResponse {
@@ -131,6 +140,16 @@ mod tests {
         }
         for code in [0, 88, 99, 1000, 1006, 40000, 41001, -1] {
             assert!(!is_rejection(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn only_size_refusals_are_refused_unread() {
+        for status in [413, 414, 431] {
+            assert!(is_refused_unread(status), "{status}");
+        }
+        for status in [200, 400, 408, 429, 500, 502, 503, 504] {
+            assert!(!is_refused_unread(status), "{status}");
         }
     }
 }

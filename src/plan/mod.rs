@@ -5,6 +5,7 @@
 pub mod saved;
 
 use std::collections::{BTreeMap, HashSet};
+use std::num::NonZeroUsize;
 
 use serde_json::Value;
 
@@ -66,7 +67,27 @@ pub struct Change {
     pub attempt_id: Option<i64>,
     /// Create: the exact body to send.
     pub body: Option<CreateAndCall>,
+    /// Create: which part of its task this request is, when the task's numbers did not fit in
+    /// one request.
+    pub part: Option<Part>,
 }
+
+/// One request of a task sent in several, because it holds more numbers than one request may
+/// carry (`maxCallListSize`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// 1-based.
+    pub index: usize,
+    /// How many parts the task goes out in.
+    pub count: usize,
+    /// The most numbers a part holds: every part but the last holds exactly this many.
+    pub max_size: NonZeroUsize,
+}
+
+/// The most numbers one createandcall request carries unless a campaign or the command line
+/// says otherwise. The provider documents no limit; 10,000 is what its peers accept in one
+/// batch, and keeps a request near 1 MB.
+pub const DEFAULT_MAX_CALL_LIST_SIZE: NonZeroUsize = NonZeroUsize::new(10_000).unwrap();
 
 /// Per campaign: what expansion dropped, for the reader of the plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,11 +125,16 @@ impl Plan {
     }
 }
 
-/// Computes the plan for `campaigns` against `snapshot`.
+/// Computes the plan for `campaigns` against `snapshot`. `max_call_list_size`, when given,
+/// overrides every campaign's `maxCallListSize`.
 ///
 /// Takes the expansion by value: the numbers of a create move into its body instead of being
 /// copied, which matters for campaigns of a million numbers.
-pub fn plan(campaigns: Vec<ExpandedCampaign>, snapshot: &Snapshot) -> Plan {
+pub fn plan(
+    campaigns: Vec<ExpandedCampaign>,
+    snapshot: &Snapshot,
+    max_call_list_size: Option<NonZeroUsize>,
+) -> Plan {
     let empty = CampaignState::default();
     let mut plan = Plan {
         state: snapshot.identity.clone(),
@@ -123,20 +149,33 @@ pub fn plan(campaigns: Vec<ExpandedCampaign>, snapshot: &Snapshot) -> Plan {
             duplicates_dropped: campaign.duplicates_dropped,
             excluded: campaign.excluded,
         });
-        plan_campaign(campaign, state, &mut plan.changes);
+        let max_size = max_call_list_size
+            .or(campaign.max_call_list_size)
+            .unwrap_or(DEFAULT_MAX_CALL_LIST_SIZE);
+        plan_campaign(campaign, state, max_size, &mut plan.changes);
     }
     plan
 }
 
-fn plan_campaign(campaign: ExpandedCampaign, state: &CampaignState, out: &mut Vec<Change>) {
+fn plan_campaign(
+    campaign: ExpandedCampaign,
+    state: &CampaignState,
+    max_size: NonZeroUsize,
+    out: &mut Vec<Change>,
+) {
     let live: Vec<&Attempt> = state
         .attempts
         .iter()
         .filter(|a| a.status.is_live())
         .collect();
-    // Names a new task may not take: every live attempt's, and every task name in the files.
-    let mut names_taken: HashSet<String> = live.iter().map(|a| a.task_name.clone()).collect();
-    names_taken.extend(campaign.tasks.iter().map(|t| t.body.task_name.clone()));
+    // Names a new request may not take: every live attempt's, every name this plan gives, and
+    // every task name in the files but the task's own.
+    let mut names_sent: HashSet<String> = live.iter().map(|a| a.task_name.clone()).collect();
+    let names_in_files: HashSet<String> = campaign
+        .tasks
+        .iter()
+        .map(|t| t.body.task_name.clone())
+        .collect();
     let mut bases_in_files = HashSet::new();
 
     for task in campaign.tasks {
@@ -174,25 +213,42 @@ fn plan_campaign(campaign: ExpandedCampaign, state: &CampaignState, out: &mut Ve
             settings_changed,
             attempt_id: None,
             body: None,
+            part: None,
         };
         if body.call_list.is_empty() && any_in_doubt {
             // The in-doubt line already says what holds these numbers; "no-op" would claim
             // they were sent.
             continue;
         }
-        if !body.call_list.is_empty() {
-            let follow_up = sent_before.iter().any(|a| a.task_name == base_name);
-            if follow_up {
-                body.task_name = next_free_name(&base_name, &names_taken);
-                names_taken.insert(body.task_name.clone());
-            }
-            change.action = Action::Create;
-            change.follow_up = follow_up || !sent_before.is_empty();
-            change.task_name = body.task_name.clone();
-            change.number_count = body.call_list.len();
-            change.body = Some(body);
+        if body.call_list.is_empty() {
+            out.push(change);
+            continue;
         }
-        out.push(change);
+        let count = part_count(body.call_list.len(), max_size);
+        change.action = Action::Create;
+        change.follow_up = !sent_before.is_empty();
+        let group = group_name(&base_name, change.follow_up, count, |name| {
+            names_sent.contains(name) || (name != base_name && names_in_files.contains(name))
+        });
+        // Each part moves its numbers out of the task's list: nothing is copied.
+        let mut numbers = std::mem::take(&mut body.call_list).into_iter();
+        for index in 1..=count {
+            let mut part = body.clone();
+            part.task_name = part_name(&group, index, count);
+            part.call_list = numbers.by_ref().take(max_size.get()).collect();
+            names_sent.insert(part.task_name.clone());
+            out.push(Change {
+                task_name: part.task_name.clone(),
+                number_count: part.call_list.len(),
+                body: Some(part),
+                part: (count > 1).then_some(Part {
+                    index,
+                    count,
+                    max_size,
+                }),
+                ..change.clone()
+            });
+        }
     }
 
     // What state holds and the files no longer describe, grouped by task.
@@ -235,6 +291,7 @@ fn attempt_change(action: Action, attempt: &Attempt) -> Change {
         settings_changed: Vec::new(),
         attempt_id: Some(attempt.id),
         body: None,
+        part: None,
     }
 }
 
@@ -242,11 +299,36 @@ fn count(attempt: &Attempt) -> usize {
     usize::try_from(attempt.number_count).unwrap_or(0)
 }
 
-/// `"{base} #2"`, `#3`, …: the first name not taken.
-fn next_free_name(base: &str, taken: &HashSet<String>) -> String {
-    (2..)
-        .map(|n| format!("{base} #{n}"))
-        .find(|name| !taken.contains(name))
+/// How many requests `numbers` numbers take at `max_size` a request.
+fn part_count(numbers: usize, max_size: NonZeroUsize) -> usize {
+    numbers.div_ceil(max_size.get())
+}
+
+/// The name of part `index` of `count` of a task sent as `group`: the group name itself when
+/// one request holds all its numbers.
+fn part_name(group: &str, index: usize, count: usize) -> String {
+    if count == 1 {
+        group.to_owned()
+    } else {
+        format!("{group} (part {index}/{count})")
+    }
+}
+
+/// The name a task's requests go out under: `base` when nothing of it was sent before,
+/// `"{base} #2"`, `#3`, … for a follow-up; the first of those whose every part name is free.
+/// Checking the very names to be sent, instead of reserving patterns, is what keeps parts,
+/// follow-ups and task names in the files that look like either from ever sharing a name
+/// (docs/decisions.md, "Parts").
+fn group_name(base: &str, follow_up: bool, count: usize, taken: impl Fn(&str) -> bool) -> String {
+    let free = |group: &String| (1..=count).all(|index| !taken(&part_name(group, index, count)));
+    let first = if follow_up { 2 } else { 1 };
+    (first..)
+        .map(|n| match n {
+            1 => base.to_owned(),
+            n => format!("{base} #{n}"),
+        })
+        .find(free)
+        // Unreachable: the candidates outnumber every name there is.
         .unwrap_or_else(|| base.to_owned())
 }
 

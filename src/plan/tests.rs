@@ -20,7 +20,50 @@ fn campaign(tasks: Vec<CreateAndCall>) -> ExpandedCampaign {
         duplicates_dropped: 0,
         excluded: 0,
         inputs: Vec::new(),
+        max_call_list_size: None,
     }
+}
+
+/// The plan with the campaigns' own (here: the default) request size.
+fn plan(campaigns: Vec<ExpandedCampaign>, snapshot: &Snapshot) -> Plan {
+    super::plan(campaigns, snapshot, None)
+}
+
+fn limit(n: usize) -> Option<NonZeroUsize> {
+    NonZeroUsize::new(n)
+}
+
+fn ids(change: &Change) -> Vec<&str> {
+    change
+        .body
+        .as_ref()
+        .unwrap()
+        .call_list
+        .iter()
+        .map(|i| i.order_id.as_str())
+        .collect()
+}
+
+/// State in which every create of `plan` was sent with `status`.
+fn sent_as(plan: &Plan, status: Status) -> Vec<(Attempt, CreateAndCall)> {
+    plan.creates()
+        .enumerate()
+        .map(|(i, change)| {
+            let body = change.body.clone().unwrap();
+            let attempt = attempt(
+                i as i64 + 1,
+                &change.base_name,
+                &body.task_name,
+                status,
+                &body,
+            );
+            (attempt, body)
+        })
+        .collect()
+}
+
+fn snapshot_of(sent: &[(Attempt, CreateAndCall)]) -> Snapshot {
+    snapshot(sent.iter().map(|(a, b)| (a.clone(), b)).collect())
 }
 
 fn attempt(id: i64, base: &str, name: &str, status: Status, body: &CreateAndCall) -> Attempt {
@@ -183,6 +226,213 @@ fn a_number_moved_to_another_task_is_not_sent_again() {
     );
 }
 
+#[test]
+fn a_task_larger_than_the_limit_goes_out_in_parts_in_source_order() {
+    let plan = super::plan(
+        vec![campaign(vec![body("t", &[5, 1, 4, 2, 3])])],
+        &Snapshot::default(),
+        limit(2),
+    );
+    assert_eq!(
+        actions(&plan),
+        [
+            (Action::Create, "t (part 1/3)".into(), 2),
+            (Action::Create, "t (part 2/3)".into(), 2),
+            (Action::Create, "t (part 3/3)".into(), 1),
+        ]
+    );
+    let parts: Vec<Vec<&str>> = plan.creates().map(ids).collect();
+    assert_eq!(parts, [vec!["ID5", "ID1"], vec!["ID4", "ID2"], vec!["ID3"]]);
+    let part = plan.changes[1].part.unwrap();
+    assert_eq!((part.index, part.count, part.max_size.get()), (2, 3, 2));
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.base_name == "t" && !c.follow_up)
+    );
+    assert_eq!(plan.numbers_to_dial(), 5);
+}
+
+#[test]
+fn a_task_that_fits_keeps_its_name_and_is_no_part() {
+    let plan = super::plan(
+        vec![campaign(vec![body("t", &[1, 2])])],
+        &Snapshot::default(),
+        limit(2),
+    );
+    assert_eq!(actions(&plan), [(Action::Create, "t".into(), 2)]);
+    assert_eq!(plan.changes[0].part, None);
+}
+
+#[test]
+fn the_campaigns_limit_applies_unless_the_command_line_overrides_it() {
+    let mut own = campaign(vec![body("t", &[1, 2, 3])]);
+    own.max_call_list_size = limit(1);
+    let parts = super::plan(vec![own.clone()], &Snapshot::default(), None);
+    assert_eq!(parts.count(Action::Create), 3);
+    let overridden = super::plan(vec![own], &Snapshot::default(), limit(2));
+    assert_eq!(overridden.count(Action::Create), 2);
+}
+
+#[test]
+fn the_default_limit_is_ten_thousand_numbers() {
+    let numbers: Vec<u32> = (0..10_001).collect();
+    let plan = plan(
+        vec![campaign(vec![body("t", &numbers)])],
+        &Snapshot::default(),
+    );
+    assert_eq!(
+        actions(&plan),
+        [
+            (Action::Create, "t (part 1/2)".into(), 10_000),
+            (Action::Create, "t (part 2/2)".into(), 1),
+        ]
+    );
+}
+
+#[test]
+fn the_same_inputs_make_the_same_parts() {
+    let make = || {
+        super::plan(
+            vec![campaign(vec![body("t", &[3, 1, 2, 9, 7])])],
+            &Snapshot::default(),
+            limit(2),
+        )
+    };
+    assert_eq!(make(), make());
+}
+
+#[test]
+fn a_re_plan_after_parts_is_a_no_op() {
+    let desired = || vec![campaign(vec![body("t", &[1, 2, 3, 4, 5])])];
+    let first = super::plan(desired(), &Snapshot::default(), limit(2));
+    let sent = sent_as(&first, Status::Created);
+    let again = super::plan(desired(), &snapshot_of(&sent), limit(2));
+    assert_eq!(actions(&again), [(Action::NoOp, "t".into(), 5)]);
+    assert!(!again.has_changes());
+}
+
+#[test]
+fn a_follow_up_after_parts_holds_only_new_numbers_and_is_parted_too() {
+    let first = super::plan(
+        vec![campaign(vec![body("t", &[1, 2, 3, 4])])],
+        &Snapshot::default(),
+        limit(2),
+    );
+    let sent = sent_as(&first, Status::Created);
+    let plan = super::plan(
+        vec![campaign(vec![body("t", &[1, 2, 3, 4, 5, 6, 7])])],
+        &snapshot_of(&sent),
+        limit(2),
+    );
+    assert_eq!(
+        actions(&plan),
+        [
+            (Action::Create, "t #2 (part 1/2)".into(), 2),
+            (Action::Create, "t #2 (part 2/2)".into(), 1),
+        ]
+    );
+    assert!(
+        plan.changes
+            .iter()
+            .all(|c| c.follow_up && c.already_sent == 4)
+    );
+    let parts: Vec<Vec<&str>> = plan.creates().map(ids).collect();
+    assert_eq!(parts, [vec!["ID5", "ID6"], vec!["ID7"]]);
+}
+
+#[test]
+fn a_rejected_part_frees_only_its_own_numbers() {
+    let desired = || vec![campaign(vec![body("t", &[1, 2, 3, 4, 5])])];
+    let first = super::plan(desired(), &Snapshot::default(), limit(2));
+    let mut sent = sent_as(&first, Status::Created);
+    sent[1].0.status = Status::Rejected;
+    let plan = super::plan(desired(), &snapshot_of(&sent), limit(2));
+    assert_eq!(actions(&plan), [(Action::Create, "t #2".into(), 2)]);
+    assert_eq!(ids(&plan.changes[0]), ["ID3", "ID4"]);
+    assert!(plan.changes[0].follow_up);
+}
+
+#[test]
+fn parts_never_sent_are_planned_again_as_a_follow_up() {
+    let desired = || vec![campaign(vec![body("t", &[1, 2, 3, 4, 5])])];
+    let first = super::plan(desired(), &Snapshot::default(), limit(2));
+    let mut sent = sent_as(&first, Status::Created);
+    // A crash after the first part: the others were never recorded.
+    sent.truncate(1);
+    let plan = super::plan(desired(), &snapshot_of(&sent), limit(2));
+    assert_eq!(
+        actions(&plan),
+        [
+            (Action::Create, "t #2 (part 1/2)".into(), 2),
+            (Action::Create, "t #2 (part 2/2)".into(), 1),
+        ]
+    );
+    let parts: Vec<Vec<&str>> = plan.creates().map(ids).collect();
+    assert_eq!(parts, [vec!["ID3", "ID4"], vec!["ID5"]]);
+}
+
+#[test]
+fn a_part_in_doubt_holds_only_its_own_numbers() {
+    let desired = || vec![campaign(vec![body("t", &[1, 2, 3, 4, 5])])];
+    let first = super::plan(desired(), &Snapshot::default(), limit(2));
+    let mut sent = sent_as(&first, Status::Created);
+    sent[2].0.status = Status::InDoubt;
+    let plan = super::plan(desired(), &snapshot_of(&sent), limit(2));
+    assert_eq!(
+        actions(&plan),
+        [(Action::InDoubt, "t (part 3/3)".into(), 1),]
+    );
+}
+
+#[test]
+fn a_task_named_like_a_part_or_follow_up_never_shares_a_name() {
+    let plan = super::plan(
+        vec![campaign(vec![
+            body("t", &[1, 2, 3]),
+            body("t (part 1/2)", &[4]),
+            body("t #2 (part 2/2)", &[5]),
+        ])],
+        &Snapshot::default(),
+        limit(2),
+    );
+    assert_eq!(
+        actions(&plan),
+        [
+            (Action::Create, "t #3 (part 1/2)".into(), 2),
+            (Action::Create, "t #3 (part 2/2)".into(), 1),
+            (Action::Create, "t (part 1/2)".into(), 1),
+            (Action::Create, "t #2 (part 2/2)".into(), 1),
+        ]
+    );
+}
+
+#[test]
+fn a_task_named_like_a_sent_part_is_sent_under_a_name_of_its_own() {
+    let first = super::plan(
+        vec![campaign(vec![body("t", &[1, 2, 3])])],
+        &Snapshot::default(),
+        limit(2),
+    );
+    let sent = sent_as(&first, Status::Created);
+    let plan = super::plan(
+        vec![campaign(vec![
+            body("t", &[1, 2, 3]),
+            body("t (part 1/2)", &[4]),
+        ])],
+        &snapshot_of(&sent),
+        limit(2),
+    );
+    assert_eq!(
+        actions(&plan),
+        [
+            (Action::NoOp, "t".into(), 3),
+            (Action::Create, "t (part 1/2) #2".into(), 1),
+        ]
+    );
+    assert!(!plan.changes[1].follow_up);
+}
+
 proptest! {
     /// Whatever was sent before, a plan never includes a number that state holds as sent, and
     /// never gives two creates the same name or a name state already holds.
@@ -190,6 +440,7 @@ proptest! {
     fn nothing_sent_is_planned_again(
         sent in proptest::collection::vec((0u32..4, proptest::collection::vec(0u32..40, 1..8), 0usize..4), 0..6),
         desired in proptest::collection::vec(proptest::collection::vec(0u32..40, 1..12), 1..4),
+        max_size in 1usize..6,
     ) {
         let statuses = [Status::Created, Status::Rejected, Status::InDoubt, Status::Sending];
         let bodies: Vec<(CreateAndCall, Status, String)> = sent
@@ -217,7 +468,7 @@ proptest! {
                 body(&format!("t{i}"), &numbers)
             })
             .collect();
-        let plan = plan(vec![campaign(tasks)], &state);
+        let plan = super::plan(vec![campaign(tasks)], &state, limit(max_size));
         let sent_ids = &state.campaigns["c"].sent_order_ids;
         let live_names: Vec<&str> = state.campaigns["c"]
             .attempts
@@ -230,6 +481,7 @@ proptest! {
             let body = change.body.as_ref().unwrap();
             prop_assert!(body.call_list.iter().all(|i| !sent_ids.contains(&i.order_id)));
             prop_assert!(!body.call_list.is_empty());
+            prop_assert!(body.call_list.len() <= max_size);
             prop_assert!(names.insert(body.task_name.clone()));
             prop_assert!(!live_names.contains(&body.task_name.as_str()));
         }

@@ -67,6 +67,10 @@ pub struct SandboxConfig {
     pub credentials: Credentials,
     pub faults: Vec<Fault>,
     pub records: RecordsConfig,
+    /// The most callList items a request may carry; a request over it is answered HTTP 413,
+    /// unread, as a provider's gateway refusing its size would. `None`: no limit but the body
+    /// size.
+    pub max_call_list: Option<usize>,
 }
 
 /// A task the sandbox accepted.
@@ -126,6 +130,7 @@ impl Sandbox {
         let (events, _) = broadcast::channel(1024);
         let shared = Arc::new(Shared {
             credentials: config.credentials,
+            max_call_list: config.max_call_list,
             id_seed: format!("{local_addr}{:?}", SystemTime::now()),
             events,
             inner: Mutex::new(Inner {
@@ -214,6 +219,7 @@ impl std::fmt::Debug for SandboxHandle {
 
 struct Shared {
     credentials: Credentials,
+    max_call_list: Option<usize>,
     /// Makes reqIds differ between sandboxes.
     id_seed: String,
     events: broadcast::Sender<RequestRecord>,
@@ -335,15 +341,26 @@ async fn create_and_call(shared: &Shared, request: Request<Incoming>) -> Answere
     let req_id = shared.req_id(number);
 
     let check = || check::check(&shared.credentials, &parts.headers, &body, now_ms);
+    let too_large = |parsed: &serde_json::Value| over_limit(parsed, shared.max_call_list);
     let (answer, msg, task) = match fault.and_then(|fault| fault.answer) {
         None => match check() {
+            Ok(parsed) if too_large(&parsed) => (
+                Answer::Http(StatusCode::PAYLOAD_TOO_LARGE.as_u16()),
+                "callList over the limit".to_owned(),
+                None,
+            ),
             Ok(parsed) => (Answer::Code(CODE_OK), "success".to_owned(), Some(parsed)),
             Err(refusal) => (Answer::Code(refusal.code), refusal.msg, None),
         },
         // The fault answers in the request's place; `record` still lets a good task through.
         Some(answer) => {
             let record = fault.is_some_and(|fault| fault.record);
-            let task = if record { check().ok() } else { None };
+            // A task over the limit is never created, whatever the fault.
+            let task = if record {
+                check().ok().filter(|parsed| !too_large(parsed))
+            } else {
+                None
+            };
             (answer, "injected fault".to_owned(), task)
         }
     };
@@ -380,6 +397,12 @@ async fn create_and_call(shared: &Shared, request: Request<Incoming>) -> Answere
     // Nobody listening is fine: the log is optional.
     let _ = shared.events.send(record);
     reply(fault, answer, req_id, msg, serde_json::Value::Null).await
+}
+
+/// Whether a checked body carries more callList items than `limit`.
+fn over_limit(body: &serde_json::Value, limit: Option<usize>) -> bool {
+    let items = body["callList"].as_array().map_or(0, Vec::len);
+    limit.is_some_and(|limit| items > limit)
 }
 
 /// Waits out the fault's delay, if any, then answers as `answer` says.
@@ -500,4 +523,18 @@ fn rfc3339_now() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_call_list_over_the_limit_is_too_large() {
+        let body = serde_json::json!({"callList": [{}, {}, {}]});
+        assert!(!over_limit(&body, None));
+        assert!(!over_limit(&body, Some(3)));
+        assert!(over_limit(&body, Some(2)));
+        assert!(!over_limit(&serde_json::json!({}), Some(0)));
+    }
 }

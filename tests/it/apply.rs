@@ -72,7 +72,7 @@ fn line(campaign: &str, task: &str, numbers: usize) -> (String, String, usize) {
 /// ` #N`), no orderID and no number was accepted twice by the sandbox, whatever task name it
 /// came under; fails on the first repeat.
 #[track_caller]
-fn assert_no_order_id_twice(tasks: &[Value], campaign_of: impl Fn(&str) -> String) {
+pub(crate) fn assert_no_order_id_twice(tasks: &[Value], campaign_of: impl Fn(&str) -> String) {
     let mut seen: HashMap<(String, &str, String), String> = HashMap::new();
     for task in tasks {
         let name = task["body"]["taskName"].as_str().expect("taskName");

@@ -8,6 +8,7 @@ mod cli;
 mod confinement;
 mod editor;
 mod expand;
+mod parts;
 mod plan_output;
 mod provider;
 mod reconcile;

@@ -72,6 +72,7 @@ fn start_sandbox(runtime: &tokio::runtime::Runtime, faults: &[&str]) -> SandboxH
             credentials: Credentials::new("plan-test", "plan-test-secret"),
             faults,
             records: Default::default(),
+            max_call_list: None,
         }))
         .unwrap()
 }
@@ -161,6 +162,43 @@ fn later_plans_show_follow_ups_settings_changes_orphans_and_doubt() {
     assert_eq!(code, 0, "{stderr}");
     let (_, stdout, _) = campaignctl(dir.path(), &["plan", "."]);
     insta::assert_snapshot!("orphaned", stdout);
+    runtime.block_on(sandbox.shutdown());
+}
+
+#[test]
+fn tasks_larger_than_the_limit_are_planned_in_parts() {
+    let dir = setup();
+    let parted = |extra: &[&str]| {
+        let mut args = vec!["plan", ".", "--max-call-list-size", "2"];
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = campaignctl(dir.path(), &args);
+        assert_eq!((code, stderr.as_str()), (0, ""));
+        stdout
+    };
+    insta::assert_snapshot!("parts_plan", parted(&[]));
+    insta::assert_snapshot!("parts_plan_json", parted(&["--json"]));
+    insta::assert_snapshot!("parts_plan_markdown", parted(&["--format", "markdown"]));
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = start_sandbox(&runtime, &[]);
+    let endpoint = sandbox.base_url();
+    let (code, stdout, _) = campaignctl(
+        dir.path(),
+        &[
+            "apply",
+            ".",
+            "--auto-approve",
+            "--rate",
+            "0",
+            "--max-call-list-size",
+            "2",
+            "--endpoint",
+            &endpoint,
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    write_csv(dir.path(), "north", &[100, 101, 102, 104, 105, 106]);
+    insta::assert_snapshot!("parts_follow_up", parted(&[]));
     runtime.block_on(sandbox.shutdown());
 }
 

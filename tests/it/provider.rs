@@ -27,6 +27,7 @@ async fn sandbox(faults: &[&str]) -> SandboxHandle {
             .map(|spec| spec.parse::<Fault>().expect("fault spec"))
             .collect(),
         records: Default::default(),
+        max_call_list: None,
     })
     .await
     .expect("sandbox starts")

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use campaignctl::nxcc::CreateAndCall;
-use campaignctl::plan::{Action, CampaignSummary, Change, Plan};
+use campaignctl::plan::{Action, CampaignSummary, Change, Part, Plan};
 
 use super::{escape_lines, mask, plural};
 
@@ -54,7 +54,7 @@ fn render_change(out: &mut String, change: &Change, show_numbers: bool) {
             "+",
             format!(
                 "{} (follow-up: only numbers never sent before; {} already sent)",
-                plural(change.number_count, "number", "numbers"),
+                request_size(change),
                 change.already_sent
             ),
         ),
@@ -62,11 +62,11 @@ fn render_change(out: &mut String, change: &Change, show_numbers: bool) {
             "+",
             format!(
                 "{} ({} already sent in other tasks of the campaign)",
-                plural(change.number_count, "number", "numbers"),
+                request_size(change),
                 change.already_sent
             ),
         ),
-        Action::Create => ("+", plural(change.number_count, "number", "numbers")),
+        Action::Create => ("+", request_size(change)),
         Action::NoOp => (
             "=",
             format!(
@@ -116,6 +116,25 @@ fn render_change(out: &mut String, change: &Change, show_numbers: bool) {
     if let Some(body) = &change.body {
         let _ = writeln!(out, "      numbers: {}", numbers_line(body, show_numbers));
     }
+}
+
+/// `2 numbers`; for a part (its name says which) also how its task was split:
+/// `2 numbers, one of 3 requests of at most 2 numbers`.
+fn request_size(change: &Change) -> String {
+    let numbers = plural(change.number_count, "number", "numbers");
+    match change.part {
+        Some(part) => format!("{numbers}, {}", part_phrase(part)),
+        None => numbers,
+    }
+}
+
+/// `one of 3 requests of at most 2 numbers`: how a task was split into parts.
+pub fn part_phrase(part: Part) -> String {
+    format!(
+        "one of {} requests of at most {}",
+        part.count,
+        plural(part.max_size.get(), "number", "numbers")
+    )
 }
 
 fn numbers_line(body: &CreateAndCall, show_numbers: bool) -> String {

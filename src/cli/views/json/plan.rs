@@ -50,6 +50,19 @@ struct JsonChange<'a> {
     settings_changed: Vec<JsonSettingChange<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     attempt_id: Option<i64>,
+    /// A create that is one request of a task sent in several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    part: Option<JsonPart>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonPart {
+    /// 1-based.
+    index: usize,
+    count: usize,
+    /// `maxCallListSize`: every part but the last holds exactly this many numbers.
+    max_size: usize,
 }
 
 #[derive(Serialize)]
@@ -83,6 +96,11 @@ impl<'a> JsonChange<'a> {
                 })
                 .collect(),
             attempt_id: change.attempt_id,
+            part: change.part.map(|part| JsonPart {
+                index: part.index,
+                count: part.count,
+                max_size: part.max_size.get(),
+            }),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use campaignctl::plan::{Action, Change, Plan};
 
 use super::{code, fit};
-use crate::cli::views::human::plan::dropped;
+use crate::cli::views::human::plan::{dropped, part_phrase};
 use crate::cli::views::human::{mask, plural};
 
 /// How many numbers of a create are shown, masked.
@@ -85,6 +85,14 @@ fn row(out: &mut String, change: &Change) {
             "outcome unknown; numbers held until resolved".to_owned(),
         ),
     };
+    if let Some(part) = change.part {
+        let _ = write!(
+            details,
+            "{}{}",
+            if details.is_empty() { "" } else { "<br>" },
+            part_phrase(part)
+        );
+    }
     for setting in &change.settings_changed {
         let applies = if change.action == Action::Create {
             "for this follow-up"
