@@ -240,12 +240,12 @@ fn classify(outcome: Outcome) -> (Recorded, TaskOutcome) {
 }
 
 /// Spaces request starts evenly to stay under a rate.
-struct Pacer {
+pub(crate) struct Pacer {
     interval: Option<tokio::sync::Mutex<tokio::time::Interval>>,
 }
 
 impl Pacer {
-    fn new(rate: f64) -> Pacer {
+    pub(crate) fn new(rate: f64) -> Pacer {
         let interval = (rate > 0.0 && rate.is_finite()).then(|| {
             let mut interval = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -254,7 +254,7 @@ impl Pacer {
         Pacer { interval }
     }
 
-    async fn wait(&self) {
+    pub(crate) async fn wait(&self) {
         if let Some(interval) = &self.interval {
             interval.lock().await.tick().await;
         }

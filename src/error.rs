@@ -37,6 +37,10 @@ pub enum Error {
     #[error(transparent)]
     SavedPlan(#[from] crate::plan::saved::SavedPlanError),
 
+    /// Tasks in doubt could not be reconciled with the provider's call records.
+    #[error(transparent)]
+    Reconcile(#[from] crate::reconcile::ReconcileError),
+
     /// The local sandbox server could not start.
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),

@@ -2,7 +2,8 @@
 //!
 //! The pipeline, one module per phase, run by one driver ([`pipeline`]):
 //! [`load`] → [`validate`] → [`expand`] → [`plan`] → [`apply`], with the provider in [`nxcc`],
-//! what was sent in [`state`], and a local fake provider in [`sandbox`].
+//! what was sent in [`state`], tasks in doubt settled from the provider's call records in
+//! [`reconcile`], and a local fake provider in [`sandbox`].
 //! The library never prints and knows no command line; the binary (`src/main.rs`, `src/cli/`)
 //! renders results and maps errors to exit codes.
 
@@ -18,6 +19,7 @@ pub mod nxcc;
 pub mod phone;
 pub mod pipeline;
 pub mod plan;
+pub mod reconcile;
 pub mod sandbox;
 pub mod state;
 pub mod template;

@@ -122,6 +122,15 @@ pub struct TaskSpec {
 }
 
 impl TaskSpec {
+    /// The required keys of the task that are settings, not templates.
+    pub const SETTINGS: [&'static str; 5] = [
+        "strategyName",
+        "dispatchType",
+        "predictCallRate",
+        "ratioCallRate",
+        "startCount",
+    ];
+
     /// The keys of the task whose strings are templates; the others are numbers and enums.
     pub const TEMPLATE_KEYS: [&'static str; 5] = [
         "taskName",

@@ -11,7 +11,7 @@ use crate::expand::{self, ExpandedCampaign, Reading};
 use crate::load::{self, LoadedCampaign};
 use crate::plan::{self, Plan};
 use crate::state::Store;
-use crate::validate::{self, NameUse};
+use crate::validate::{self, NameUse, Rejected};
 
 /// What checking and expanding the campaign files under some paths found.
 #[derive(Debug, Default)]
@@ -54,7 +54,7 @@ impl Expanded {
 }
 
 /// One file, loaded and checked.
-type Checked = Result<LoadedCampaign, Vec<Diagnostic>>;
+type Checked = Result<LoadedCampaign, Rejected>;
 
 /// Finds, loads, checks and expands every campaign file under `paths`, reading only inside
 /// `reading.root` and reporting every problem of every file at once.
@@ -66,20 +66,33 @@ pub fn expand(paths: &[PathBuf], reading: &Reading<'_>) -> Expanded {
         .par_iter()
         .map(|path| match load::load(path, root) {
             Ok(document) => (NameUse::of(&document), validate::check(document, root)),
-            Err(problem) => (None, Err(vec![problem])),
+            Err(problem) => (
+                None,
+                Err(Rejected {
+                    problems: vec![problem],
+                    stand_in: None,
+                }),
+            ),
         })
         .collect();
     let mut names = Vec::new();
     let mut valid = Vec::new();
+    let mut stand_ins = Vec::new();
     for (name, result) in checked {
         names.extend(name);
         match result {
             Ok(campaign) => valid.push(campaign),
-            Err(problems) => diagnostics.extend(problems),
+            Err(rejected) => {
+                diagnostics.extend(rejected.problems);
+                stand_ins.extend(rejected.stand_in.map(|stand_in| *stand_in));
+            }
         }
     }
     diagnostics.extend(validate::unique_names(names));
     let (campaigns, problems) = expand::expand_all(&valid, reading);
+    diagnostics.extend(problems);
+    // Stand-ins are expanded for their problems only: nothing of them is planned.
+    let (_, problems) = expand::expand_all(&stand_ins, reading);
     diagnostics.extend(problems);
     Diagnostic::sort(&mut diagnostics);
     Expanded {

@@ -4,11 +4,10 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use campaignctl::apply::{self, Observer, Options, Request, Summary, TaskReport};
 use campaignctl::error::{EXIT_ERROR, EXIT_OK};
-use campaignctl::nxcc::{Client, ClientConfig, Credentials, SignAlgorithm, create_and_call_url};
+use campaignctl::nxcc::{Credentials, create_and_call_url};
 use campaignctl::pipeline;
 use campaignctl::plan::saved::SavedPlan;
 use campaignctl::sandbox::{Sandbox, SandboxConfig};
@@ -16,6 +15,7 @@ use campaignctl::state::Store;
 
 use super::CliError;
 use super::output::{note, out, outln};
+use super::provider::ProviderArgs;
 use super::views;
 
 #[derive(Debug, clap::Args)]
@@ -29,20 +29,8 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
-    /// The NXCC gateway's base URL; the createandcall path is appended. Ignored with
-    /// `--sandbox`, so a production endpoint set in the environment is never used by a trial.
-    #[arg(
-        long,
-        env = "NXCC_ENDPOINT",
-        hide_env_values = true,
-        value_name = "URL",
-        default_value = campaignctl::nxcc::DEFAULT_ENDPOINT
-    )]
-    pub endpoint: String,
-
-    /// How requests are signed.
-    #[arg(long, value_name = "ALGORITHM", default_value = "md5", value_parser = sign_algorithm())]
-    pub sign_algorithm: SignAlgorithm,
+    #[command(flatten)]
+    pub provider: ProviderArgs,
 
     /// Requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = apply::DEFAULT_PARALLELISM,
@@ -58,22 +46,11 @@ pub struct ApplyArgs {
     /// `--auto-approve` or a saved plan).
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
     pub format: ApplyFormat,
-
-    /// Seconds to wait for the provider's answer before the task is held in doubt.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub request_timeout: u64,
-}
-
-/// `md5` or `sha256`, listed in `--help` and in the error for anything else.
-fn sign_algorithm() -> impl clap::builder::TypedValueParser<Value = SignAlgorithm> {
-    use clap::builder::TypedValueParser as _;
-    clap::builder::PossibleValuesParser::new(SignAlgorithm::ALL.map(SignAlgorithm::header_value))
-        .map(|name| SignAlgorithm::from_header_value(&name).unwrap_or_default())
 }
 
 /// A rate a pacer can keep: 0 for none, else finite and between 0.01 and 10000 per second.
 /// (`-5` and `NaN` used to mean no limit, and `1e10` made the pacer panic.)
-fn parse_rate(text: &str) -> Result<f64, String> {
+pub(super) fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(rate) if rate == 0.0 || (0.01..=10_000.0).contains(&rate) => Ok(rate),
         _ => Err("expected requests per second from 0.01 to 10000, or 0 for no limit".to_owned()),
@@ -123,7 +100,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
     let target = if global.sandbox {
         "a local sandbox started for this run".to_owned()
     } else {
-        create_and_call_url(&args.endpoint)?.to_string()
+        create_and_call_url(&args.provider.endpoint)?.to_string()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -311,6 +288,7 @@ async fn send(
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             credentials: credentials.clone(),
             faults: Vec::new(),
+            records: Default::default(),
         };
         let handle = Sandbox::start(config).await?;
         narration.say(format_args!("Started a sandbox at {}\n", handle.base_url()))?;
@@ -320,13 +298,8 @@ async fn send(
     };
     let endpoint = sandbox
         .as_ref()
-        .map_or_else(|| args.endpoint.clone(), |s| s.base_url());
-    let client = Client::new(ClientConfig {
-        endpoint,
-        algorithm: args.sign_algorithm,
-        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
-        ..ClientConfig::new(credentials)
-    })?;
+        .map_or_else(|| args.provider.endpoint.clone(), |s| s.base_url());
+    let client = args.provider.client(endpoint, credentials)?;
     let stop = AtomicBool::new(false);
     let options = Options {
         parallelism: args.parallelism,

@@ -56,5 +56,6 @@ macro_rules! through_library {
 through_library!(
     campaignctl::nxcc::ConfigError,
     campaignctl::plan::saved::SavedPlanError,
+    campaignctl::reconcile::ReconcileError,
     campaignctl::sandbox::SandboxError
 );

@@ -5,6 +5,7 @@ mod apply;
 mod error;
 mod output;
 mod plan;
+mod provider;
 mod render;
 mod sandbox;
 mod schema;
@@ -21,10 +22,10 @@ use campaignctl::expand::{DEFAULT_MAX_NUMBERS, Reading};
 use campaignctl::load::Root;
 use campaignctl::pipeline::{self, Expanded};
 use campaignctl::state::Location;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 pub use error::CliError;
 
-use campaignctl::error::{EXIT_ERROR, Error};
+use campaignctl::error::{EXIT_ERROR, EXIT_OK, Error};
 
 /// Outbound AI call campaigns as code: validate, plan and apply NXCC createandcall requests.
 ///
@@ -167,6 +168,15 @@ pub enum Command {
     State(state::StateArgs),
     /// Run a local fake NXCC server that checks signatures and records tasks.
     Sandbox(sandbox::SandboxArgs),
+    /// Print a shell completion script, e.g. `campaignctl completions bash >
+    /// /etc/bash_completion.d/campaignctl`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `campaignctl man | man -l -`.
+    Man,
 }
 
 /// Parses `args`, runs the command and returns the process exit code.
@@ -207,6 +217,20 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Apply(args) => apply::run(&cli.global, args),
         Command::State(args) => state::run(&cli.global, args),
         Command::Sandbox(args) => sandbox::run(&cli.global, args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "campaignctl", &mut script);
+            output::out!("{}", String::from_utf8_lossy(&script))?;
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(CliError::Stdout)?;
+            output::out!("{}", String::from_utf8_lossy(&page))?;
+            Ok(EXIT_OK)
+        }
     }
 }
 

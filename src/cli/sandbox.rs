@@ -2,9 +2,11 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use campaignctl::nxcc::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
-use campaignctl::sandbox::{DEFAULT_LISTEN, Fault, Sandbox, SandboxConfig};
+use campaignctl::sandbox::records::{DEFAULT_TENANT_ID, parse_fault};
+use campaignctl::sandbox::{DEFAULT_LISTEN, Fault, RecordsConfig, Sandbox, SandboxConfig};
 
 use super::CliError;
 
@@ -42,7 +44,22 @@ Examples:
   --fault '*=delay:200'        every request is answered 200 ms late
 
 At runtime, POST /_sandbox/faults with a JSON array of SPEC strings replaces all faults (an empty
-array clears them); GET /_sandbox/faults lists them with the number the next request will get.";
+array clears them); GET /_sandbox/faults lists them with the number the next request will get.
+
+Call records: POST /saas/cc/openapi/cdr/page and /saas/cc/openapi/cdr/queryByOrderId are checked
+like createandcall (headers, ts, key, signature) and answered from the accepted tasks. A task with
+startupType 3 (immediate start) calls every number of its callList --calls-after MS milliseconds
+after it was accepted (default 0: at once); a task with any other startupType never calls, so it
+leaves no records. Each record carries orderId, other, taskId, callStatus, answered, direction 3
+and startTime (seconds). cdr/page answers {\"data\": {\"total\", \"current\", \"size\", \"records\"}};
+cdr/queryByOrderId answers {\"data\": [records]} and accepts only --tenant-id (default 1; another
+tenantId gets code 1005).
+
+--records-fault SPEC (repeatable) injects faults into the records APIs with the grammar above,
+without `record`. Their requests are numbered from 1 on their own, both APIs together:
+  --records-fault 1=http:500       the first records query gets HTTP 500
+  --records-fault 2=drop           the second records query gets no answer
+  --records-fault '*=code:1005'    every records query is refused";
 
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = AFTER_HELP)]
@@ -54,6 +71,19 @@ pub struct SandboxArgs {
     /// Answer some requests wrongly on purpose, e.g. `3=code:88+record` (see --help).
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<Fault>,
+
+    /// Milliseconds after an immediate-start task is accepted until its calls appear in the
+    /// call records.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub calls_after: u64,
+
+    /// The tenant id `cdr/queryByOrderId` accepts.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_TENANT_ID)]
+    pub tenant_id: u64,
+
+    /// Answer some call-record queries wrongly on purpose, e.g. `1=http:500` (see --help).
+    #[arg(long = "records-fault", value_name = "SPEC", value_parser = parse_fault)]
+    pub records_faults: Vec<Fault>,
 }
 
 pub fn run(_global: &super::GlobalArgs, args: SandboxArgs) -> Result<i32, CliError> {
@@ -87,6 +117,11 @@ pub fn run(_global: &super::GlobalArgs, args: SandboxArgs) -> Result<i32, CliErr
             listen: args.listen,
             credentials,
             faults: args.faults,
+            records: RecordsConfig {
+                calls_after: Duration::from_millis(args.calls_after),
+                tenant_id: args.tenant_id,
+                faults: args.records_faults,
+            },
         })
         .await?;
 

@@ -1,5 +1,7 @@
 //! `campaignctl state`: inspect what was sent, and repair it where a person must decide.
 
+mod reconcile;
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -26,6 +28,10 @@ pub enum StateCommand {
     /// create it. Check the NXCC console or call records first: marking a created task as not
     /// created makes its numbers dialable again.
     Resolve(ResolveArgs),
+    /// Settle tasks in doubt from the provider's call records: a call of any of a task's
+    /// orderIDs proves it was created. Tasks without records stay in doubt; nothing is ever
+    /// marked not created.
+    Reconcile(reconcile::ReconcileArgs),
     /// Hide an orphaned task (no longer in the files) from plans. Its numbers stay recorded
     /// as sent and are never dialed again by this campaign.
     Forget(TaskArg),
@@ -76,10 +82,8 @@ pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError>
         StateCommand::Show(task) => {
             let mut store = open_existing(global)?;
             let attempt = find(&mut store, &task.task)?;
-            out!(
-                "{}",
-                render_show(&mut store, &attempt, global.show_numbers)?
-            )?;
+            let shown = render_show(&mut store, &attempt, global.show_numbers)?;
+            out!("{}", super::views::human::escape_lines(&shown))?;
         }
         StateCommand::Resolve(args) => {
             let mut store = open_existing(global)?;
@@ -97,6 +101,7 @@ pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError>
                 attempt.task_name
             )?;
         }
+        StateCommand::Reconcile(args) => return reconcile::run(global, args),
         StateCommand::Forget(task) => {
             let mut store = open_existing(global)?;
             store.lock()?;

@@ -119,6 +119,9 @@ struct TaskSetup {
     body: CreateAndCall,
     /// The names its templates see.
     context: Value,
+    /// A setting did not render (the problem is recorded): the task is read only so that its
+    /// number problems show in the same run, and is never planned.
+    broken: bool,
 }
 
 /// The numbers of a campaign so far: every number taken by a task, and what was dropped.
@@ -196,6 +199,10 @@ impl<'a> Expansion<'a> {
             let Some(setup) = self.task_setup(combination, problems) else {
                 continue;
             };
+            if setup.broken {
+                setups.push(setup);
+                continue;
+            }
             if let Some(first) = names.get(&setup.body.task_name) {
                 problems.push(self.document.diagnostic(
                     "/task/taskName",
@@ -263,17 +270,19 @@ impl<'a> Expansion<'a> {
         let country = render("/task/country", &task.country);
         let strategy_name = render("/task/strategyName", &task.strategy_name);
         let agent_group_no = render("/task/agentGroupNo", &task.agent_group_no);
-        if problems.len() > found_before {
+        let broken = problems.len() > found_before;
+        if broken && !self.normalizer.is_known_region(&country) {
+            // Numbers cannot be read without their country.
             return None;
         }
-        if task_name.trim().is_empty() {
+        if !broken && task_name.trim().is_empty() {
             problems.push(self.document.diagnostic(
                 "/task/taskName",
                 "`taskName` renders to an empty name; every task needs one",
             ));
             return None;
         }
-        if !self.normalizer.is_known_region(&country) {
+        if !broken && !self.normalizer.is_known_region(&country) {
             problems.push(self.document.diagnostic(
                 "/task/country",
                 format!(
@@ -297,7 +306,11 @@ impl<'a> Expansion<'a> {
             startup_type: task.startup_type.map(ApiEnum::code),
             call_list: Vec::new(),
         };
-        Some(TaskSetup { body, context })
+        Some(TaskSetup {
+            body,
+            context,
+            broken,
+        })
     }
 
     /// The numbers never to dial. Exclusions are campaign-wide: each `exclude` source is read
@@ -439,7 +452,7 @@ impl<'a> Expansion<'a> {
                 break;
             }
         }
-        if call_list.is_empty() && problems.len() == found_before {
+        if !setup.broken && call_list.is_empty() && problems.len() == found_before {
             let read = taken.numbers.len() - kept_before + taken.duplicates + taken.excluded
                 - dropped_before;
             let why = match read {
@@ -524,7 +537,7 @@ pub(super) mod tests {
         std::fs::write(&path, yaml).unwrap();
         let root = Root::new(dir, None).unwrap();
         let document = crate::load::load(&path, &root).unwrap();
-        let loaded = crate::validate::check(document, &root)?;
+        let loaded = crate::validate::check(document, &root).map_err(|r| r.problems)?;
         let reading = Reading {
             root: &root,
             show_numbers: false,

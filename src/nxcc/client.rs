@@ -118,6 +118,8 @@ impl fmt::Display for Outcome {
 #[derive(Clone, Debug)]
 pub struct Client {
     http: reqwest::Client,
+    /// The gateway's base URL, checked; every API path is appended to it.
+    base: Url,
     url: Url,
     access_key: HeaderValue,
     credentials: Credentials,
@@ -126,7 +128,8 @@ pub struct Client {
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Client, ConfigError> {
-        let url = create_and_call_url(&config.endpoint)?;
+        let base = gateway_url(&config.endpoint)?;
+        let url = join_path(&base, CREATE_AND_CALL_PATH);
         let access_key = HeaderValue::from_str(&config.credentials.access_key)
             .map_err(|_| ConfigError::KeyNotAHeader)?;
         if config.connect_timeout.is_zero() || config.request_timeout.is_zero() {
@@ -150,6 +153,7 @@ impl Client {
             .map_err(|err| ConfigError::HttpClient(describe(&err)))?;
         Ok(Client {
             http,
+            base,
             url,
             access_key,
             credentials: config.credentials,
@@ -176,13 +180,32 @@ impl Client {
         }
     }
 
+    async fn send_once(&self, body: &str) -> Outcome {
+        match self.post(self.url.clone(), body).await {
+            Exchange::NotConnected(reason) => Outcome::NotSent { reason },
+            Exchange::Lost(reason) => Outcome::Unknown {
+                reason,
+                req_id: None,
+            },
+            Exchange::Answered { status, answer } => classify(status, &answer),
+        }
+    }
+
+    /// The URL of `path` under the configured gateway.
+    pub(crate) fn url_for(&self, path: &str) -> Url {
+        join_path(&self.base, path)
+    }
+
+    /// Signs `body` with a fresh `ts` and POSTs it to `url`; the answer is read whole, up to a
+    /// bound, but not interpreted: what it means depends on the API.
+    ///
     /// Always sends the `algorithm` header, even for MD5: the docs list `md5` as a value, and
     /// saying it removes any doubt about which hash the provider should check.
-    async fn send_once(&self, body: &str) -> Outcome {
+    pub(crate) async fn post(&self, url: Url, body: &str) -> Exchange {
         // Taken as late as possible: the provider rejects a `ts` more than 60 s from its clock.
         let ts = match now_millis() {
             Ok(ts) => ts,
-            Err(reason) => return Outcome::NotSent { reason },
+            Err(reason) => return Exchange::NotConnected(reason),
         };
         let signature = sign(
             &self.credentials.access_key,
@@ -193,7 +216,7 @@ impl Client {
         );
         let request = self
             .http
-            .post(self.url.clone())
+            .post(url)
             .header("accessKey", self.access_key.clone())
             .header("ts", ts)
             .header("bizType", BIZ_TYPE_CC)
@@ -208,16 +231,9 @@ impl Client {
             // Connector errors (DNS, TCP connect, TLS handshake, proxy tunnel) all happen before
             // the request is written; a builder error before anything at all.
             Err(err) if err.is_connect() || err.is_builder() => {
-                return Outcome::NotSent {
-                    reason: describe(&err),
-                };
+                return Exchange::NotConnected(describe(&err));
             }
-            Err(err) => {
-                return Outcome::Unknown {
-                    reason: describe(&err),
-                    req_id: None,
-                };
-            }
+            Err(err) => return Exchange::Lost(describe(&err)),
         };
 
         let status = response.status();
@@ -228,27 +244,34 @@ impl Client {
                     answer.extend_from_slice(&chunk);
                 }
                 Ok(Some(_)) => {
-                    return Outcome::Unknown {
-                        reason: format!(
-                            "HTTP {status} with an answer larger than {MAX_ANSWER_BYTES} bytes"
-                        ),
-                        req_id: None,
-                    };
+                    return Exchange::Lost(format!(
+                        "HTTP {status} with an answer larger than {MAX_ANSWER_BYTES} bytes"
+                    ));
                 }
                 Ok(None) => break,
                 Err(err) => {
-                    return Outcome::Unknown {
-                        reason: format!(
-                            "HTTP {status}, then reading the answer failed: {}",
-                            describe(&err)
-                        ),
-                        req_id: None,
-                    };
+                    return Exchange::Lost(format!(
+                        "HTTP {status}, then reading the answer failed: {}",
+                        describe(&err)
+                    ));
                 }
             }
         }
-        classify(status, &answer)
+        Exchange::Answered { status, answer }
     }
+}
+
+/// How a signed POST ended, before its answer is read for meaning.
+#[derive(Debug)]
+pub(crate) enum Exchange {
+    /// No connection could be made, so no byte of the request reached the provider.
+    NotConnected(String),
+    /// The request may have arrived, but no complete answer came back.
+    Lost(String),
+    Answered {
+        status: StatusCode,
+        answer: Vec<u8>,
+    },
 }
 
 /// What an answer means. Only a 2xx status with a readable code is trusted: the provider answers
@@ -297,11 +320,16 @@ fn classify(status: StatusCode, answer: &[u8]) -> Outcome {
 /// The createandcall URL under a gateway base URL, which may end in a slash or carry a path
 /// prefix (a proxy or the sandbox behind one).
 pub fn create_and_call_url(endpoint: &str) -> Result<Url, ConfigError> {
+    Ok(join_path(&gateway_url(endpoint)?, CREATE_AND_CALL_PATH))
+}
+
+/// A gateway base URL, checked: http(s), a host, no query, fragment or credentials.
+fn gateway_url(endpoint: &str) -> Result<Url, ConfigError> {
     let invalid = |why: &'static str| ConfigError::InvalidEndpoint {
         endpoint: without_userinfo(endpoint),
         why,
     };
-    let mut url = Url::parse(endpoint.trim()).map_err(|err| invalid(parse_problem(err)))?;
+    let url = Url::parse(endpoint.trim()).map_err(|err| invalid(parse_problem(err)))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("the scheme must be https (or http)"));
     }
@@ -316,9 +344,14 @@ pub fn create_and_call_url(endpoint: &str) -> Result<Url, ConfigError> {
             "credentials come from NXCC_ACCESS_KEY/NXCC_ACCESS_SECRET, not the URL",
         ));
     }
-    let path = format!("{}{CREATE_AND_CALL_PATH}", url.path().trim_end_matches('/'));
-    url.set_path(&path);
     Ok(url)
+}
+
+/// `path` appended to the base's own path, keeping a prefix and dropping a trailing slash.
+fn join_path(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
+    url
 }
 
 /// `endpoint` as it may be shown: a user name or password written into it (`https://k:s@host`)

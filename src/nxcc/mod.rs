@@ -1,9 +1,11 @@
-//! The NXCC provider: the createandcall body, request signing, and the HTTP client.
+//! The NXCC provider: the createandcall body, request signing, the HTTP client, and the call
+//! records that show what the provider did.
 
 pub mod body;
 pub mod client;
 pub mod credentials;
 mod error;
+pub mod records;
 pub mod response;
 pub mod sign;
 

@@ -23,15 +23,28 @@ pub struct Refusal {
     pub msg: String,
 }
 
-fn refuse(code: i64, msg: impl Into<String>) -> Refusal {
+pub fn refuse(code: i64, msg: impl Into<String>) -> Refusal {
     Refusal {
         code,
         msg: msg.into(),
     }
 }
 
-/// Checks a request like the provider; on success, the parsed body to record.
+/// Checks a createandcall request like the provider; on success, the parsed body to record.
 pub fn check(
+    credentials: &Credentials,
+    headers: &HeaderMap,
+    body: &[u8],
+    now_ms: u64,
+) -> Result<Value, Refusal> {
+    let parsed = check_signed(credentials, headers, body, now_ms)?;
+    check_body(&parsed).map_err(|msg| refuse(CODE_BAD_BODY, msg))?;
+    Ok(parsed)
+}
+
+/// The gate every API of the family shares: headers, time, key, signature, a JSON body. On
+/// success, the parsed body, for the API's own rules.
+pub fn check_signed(
     credentials: &Credentials,
     headers: &HeaderMap,
     body: &[u8],
@@ -117,10 +130,8 @@ pub fn check(
         ));
     }
 
-    let parsed: Value = serde_json::from_slice(body)
-        .map_err(|err| refuse(CODE_BAD_BODY, format!("body is not JSON: {err}")))?;
-    check_body(&parsed).map_err(|msg| refuse(CODE_BAD_BODY, msg))?;
-    Ok(parsed)
+    serde_json::from_slice(body)
+        .map_err(|err| refuse(CODE_BAD_BODY, format!("body is not JSON: {err}")))
 }
 
 /// The body rules of the createandcall docs: required fields present with their types, a
@@ -170,7 +181,7 @@ fn check_body(body: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn non_empty_string<'a>(
+pub(super) fn non_empty_string<'a>(
     object: &'a Map<String, Value>,
     field: &str,
     path: &str,
@@ -195,7 +206,7 @@ fn optional(
     }
 }
 
-fn integer_in(
+pub(super) fn integer_in(
     object: &Map<String, Value>,
     field: &str,
     range: std::ops::RangeInclusive<i64>,

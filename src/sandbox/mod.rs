@@ -7,12 +7,15 @@
 //!
 //! Endpoints:
 //! - `POST /saas/cc/openapi/ai/createandcall`: the provider's API.
+//! - `POST /saas/cc/openapi/cdr/page`, `POST /saas/cc/openapi/cdr/queryByOrderId`: call records
+//!   of the tasks it accepted (see [`records`]).
 //! - `GET /_sandbox/tasks`: accepted tasks, `[{"reqId", "receivedAt", "request", "body"}]`.
 //! - `GET /_sandbox/requests`: every createandcall request and how it was answered.
 //! - `GET /_sandbox/faults`, `POST /_sandbox/faults`: the armed faults (a JSON array of specs).
 
 mod check;
 pub mod fault;
+pub mod records;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -32,7 +35,9 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 pub use self::fault::{Answer, Fault, FaultSpecError, Target};
+pub use self::records::RecordsConfig;
 use crate::nxcc::client::CREATE_AND_CALL_PATH;
+use crate::nxcc::records::{CDR_BY_ORDER_ID_PATH, CDR_PAGE_PATH};
 use crate::nxcc::response::CODE_OK;
 use crate::nxcc::{ApiResponse, Credentials};
 
@@ -61,6 +66,7 @@ pub struct SandboxConfig {
     /// The only key and secret the sandbox accepts.
     pub credentials: Credentials,
     pub faults: Vec<Fault>,
+    pub records: RecordsConfig,
 }
 
 /// A task the sandbox accepted.
@@ -70,6 +76,9 @@ pub struct RecordedTask {
     pub req_id: String,
     /// RFC 3339, UTC.
     pub received_at: String,
+    /// The same, in milliseconds since the epoch: when its calls start is counted from it.
+    #[serde(skip)]
+    pub received_ms: u64,
     /// The number of the createandcall request that carried it.
     pub request: u64,
     /// The body as sent, parsed (key order kept).
@@ -124,6 +133,8 @@ impl Sandbox {
                 tasks: Vec::new(),
                 requests: Vec::new(),
                 faults: config.faults,
+                records_received: 0,
+                records: config.records,
             }),
         });
         let (stop, stopped) = oneshot::channel();
@@ -214,6 +225,9 @@ struct Inner {
     tasks: Vec<RecordedTask>,
     requests: Vec<RequestRecord>,
     faults: Vec<Fault>,
+    /// Requests to the records APIs so far: the numbers their faults refer to.
+    records_received: u64,
+    records: RecordsConfig,
 }
 
 impl Shared {
@@ -224,8 +238,14 @@ impl Shared {
     }
 
     fn req_id(&self, number: u64) -> String {
+        self.req_id_in(b"", number)
+    }
+
+    /// The reqId of request `number` of a numbering of its own (`stream`), unlike any other.
+    fn req_id_in(&self, stream: &[u8], number: u64) -> String {
         let digest = Sha256::new()
             .chain_update(self.id_seed.as_bytes())
+            .chain_update(stream)
             .chain_update(number.to_be_bytes())
             .finalize();
         hex::encode(&digest[..16])
@@ -278,12 +298,19 @@ async fn route(shared: Arc<Shared>, request: Request<Incoming>) -> Answered {
     let method = request.method().clone();
     match (path.as_str(), method) {
         (CREATE_AND_CALL_PATH, Method::POST) => create_and_call(&shared, request).await,
+        (CDR_PAGE_PATH, Method::POST) => {
+            records::answer(&shared, request, records::Api::Page).await
+        }
+        (CDR_BY_ORDER_ID_PATH, Method::POST) => {
+            records::answer(&shared, request, records::Api::ByOrderId).await
+        }
         ("/_sandbox/tasks", Method::GET) => Ok(json(StatusCode::OK, &shared.lock().tasks)),
         ("/_sandbox/requests", Method::GET) => Ok(json(StatusCode::OK, &shared.lock().requests)),
         ("/_sandbox/faults", Method::GET) => Ok(faults_answer(&shared.lock())),
         ("/_sandbox/faults", Method::POST) => Ok(set_faults(&shared, request).await),
         (
-            CREATE_AND_CALL_PATH | "/_sandbox/tasks" | "/_sandbox/requests" | "/_sandbox/faults",
+            CREATE_AND_CALL_PATH | CDR_PAGE_PATH | CDR_BY_ORDER_ID_PATH | "/_sandbox/tasks"
+            | "/_sandbox/requests" | "/_sandbox/faults",
             _,
         ) => Ok(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")),
         _ => Ok(error(StatusCode::NOT_FOUND, "not found")),
@@ -297,11 +324,7 @@ async fn create_and_call(shared: &Shared, request: Request<Incoming>) -> Answere
         Err(answer) => return answer,
     };
     let received_at = rfc3339_now();
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .and_then(|now| u64::try_from(now.as_millis()).ok())
-        .unwrap_or_default();
+    let now_ms = now_millis();
 
     let (number, fault) = {
         let mut inner = shared.lock();
@@ -347,6 +370,7 @@ async fn create_and_call(shared: &Shared, request: Request<Incoming>) -> Answere
             inner.tasks.push(RecordedTask {
                 req_id: req_id.clone(),
                 received_at,
+                received_ms: now_ms,
                 request: number,
                 body,
             });
@@ -355,7 +379,17 @@ async fn create_and_call(shared: &Shared, request: Request<Incoming>) -> Answere
     }
     // Nobody listening is fine: the log is optional.
     let _ = shared.events.send(record);
+    reply(fault, answer, req_id, msg, serde_json::Value::Null).await
+}
 
+/// Waits out the fault's delay, if any, then answers as `answer` says.
+async fn reply(
+    fault: Option<Fault>,
+    answer: Answer,
+    req_id: String,
+    msg: String,
+    data: serde_json::Value,
+) -> Answered {
     if let Some(delay) = fault.and_then(|fault| fault.delay) {
         tokio::time::sleep(delay).await;
     }
@@ -366,7 +400,7 @@ async fn create_and_call(shared: &Shared, request: Request<Incoming>) -> Answere
                 req_id: Some(req_id),
                 code,
                 msg: Some(msg),
-                data: serde_json::Value::Null,
+                data,
             },
         )),
         Answer::Http(status) => Ok(empty(
@@ -452,6 +486,14 @@ fn empty(status: StatusCode) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = status;
     response
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|now| u64::try_from(now.as_millis()).ok())
+        .unwrap_or_default()
 }
 
 fn rfc3339_now() -> String {

@@ -5,6 +5,7 @@
 mod coerce;
 mod meaning;
 mod schema;
+mod stand_in;
 
 use std::collections::HashMap;
 
@@ -14,13 +15,30 @@ use crate::diagnostic::{Diagnostic, Kind};
 use crate::load::{self, Document, LoadedCampaign, Root};
 use crate::model::Campaign;
 
+/// A file that did not pass: its problems, and when only task settings are broken, a stand-in
+/// campaign to expand for the template and number problems of the same file (see
+/// [`stand_in`]).
+pub struct Rejected {
+    pub problems: Vec<Diagnostic>,
+    pub stand_in: Option<Box<LoadedCampaign>>,
+}
+
 /// Checks one loaded file: schema, meaning (which compiles its templates), then the Rust types.
 /// Every problem of the file comes back at once.
-pub fn check(document: Document, root: &Root) -> Result<LoadedCampaign, Vec<Diagnostic>> {
+pub fn check(document: Document, root: &Root) -> Result<LoadedCampaign, Rejected> {
     let mut problems = schema::problems(&document);
     let templates = meaning::problems(&document, root, &mut problems);
     if !problems.is_empty() {
-        return Err(problems);
+        let stand_in = stand_in::stand_in(&document.value, &problems)
+            .and_then(|value| serde_json::from_value(coerce::typed(&value)).ok())
+            .map(|campaign| {
+                Box::new(LoadedCampaign {
+                    document,
+                    campaign,
+                    templates,
+                })
+            });
+        return Err(Rejected { problems, stand_in });
     }
     match serde_json::from_value(coerce::typed(&document.value)) {
         Ok(campaign) => Ok(LoadedCampaign {
@@ -28,7 +46,10 @@ pub fn check(document: Document, root: &Root) -> Result<LoadedCampaign, Vec<Diag
             campaign,
             templates,
         }),
-        Err(err) => Err(vec![unreadable(&document, &err)]),
+        Err(err) => Err(Rejected {
+            problems: vec![unreadable(&document, &err)],
+            stand_in: None,
+        }),
     }
 }
 
@@ -107,7 +128,7 @@ pub(crate) mod tests {
         let root = Root::new(Path::new("."), None).unwrap();
         match check(document, &root) {
             Ok(_) => Vec::new(),
-            Err(problems) => problems,
+            Err(rejected) => rejected.problems,
         }
     }
 
@@ -128,7 +149,9 @@ pub(crate) mod tests {
             .replace("name: t\n", "name: t\nvars:\n  kept: 2.0\n");
         let source = SourceText::new("t.campaign.yaml".into(), text);
         let root = Root::new(Path::new("."), None).unwrap();
-        let loaded = check(load::parse(Arc::new(source)).unwrap(), &root).unwrap();
+        let loaded = check(load::parse(Arc::new(source)).unwrap(), &root)
+            .ok()
+            .expect("valid");
         assert_eq!(loaded.campaign.task.start_count, 2);
         assert_eq!(
             loaded.campaign.task.dispatch_type,

@@ -10,6 +10,7 @@ mod editor;
 mod expand;
 mod plan_output;
 mod provider;
+mod reconcile;
 mod state_postgres;
 mod state_server;
 mod state_shared;

@@ -71,6 +71,7 @@ fn start_sandbox(runtime: &tokio::runtime::Runtime, faults: &[&str]) -> SandboxH
             listen: "127.0.0.1:0".parse().unwrap(),
             credentials: Credentials::new("plan-test", "plan-test-secret"),
             faults,
+            records: Default::default(),
         }))
         .unwrap()
 }

@@ -26,6 +26,7 @@ async fn sandbox(faults: &[&str]) -> SandboxHandle {
             .iter()
             .map(|spec| spec.parse::<Fault>().expect("fault spec"))
             .collect(),
+        records: Default::default(),
     })
     .await
     .expect("sandbox starts")

@@ -386,6 +386,13 @@ impl SandboxProcess {
     /// Starts a sandbox accepting the test credentials, with `faults` armed; its log goes to a
     /// file in `dir`.
     pub fn start(dir: &Path, faults: &[&str]) -> SandboxProcess {
+        let args: Vec<String> = faults.iter().map(|f| format!("--fault={f}")).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Self::start_with(dir, &args)
+    }
+
+    /// Starts a sandbox accepting the test credentials, with `args` added to `sandbox --listen`.
+    pub fn start_with(dir: &Path, args: &[&str]) -> SandboxProcess {
         let log = dir.join(format!(
             "sandbox-{}.log",
             SANDBOXES.fetch_add(1, Ordering::SeqCst)
@@ -396,10 +403,8 @@ impl SandboxProcess {
             .env("NXCC_ACCESS_KEY", KEY)
             .env("NXCC_ACCESS_SECRET", SECRET)
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("sandbox log"));
-        for fault in faults {
-            command.args(["--fault", fault]);
-        }
+            .stderr(std::fs::File::create(&log).expect("sandbox log"))
+            .args(args);
         let mut child = command.spawn().expect("campaignctl sandbox starts");
         let stdout = child.stdout.take().expect("stdout");
         let (sender, receiver) = std::sync::mpsc::channel();

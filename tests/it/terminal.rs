@@ -22,7 +22,7 @@ fn workspace() -> Workspace {
 
 /// `campaignctl ARGS` under a pseudo-terminal: stdin, stdout and stderr are the terminal unless
 /// `shell_suffix` redirects them (it is appended to the command line, e.g. `2>err.txt`).
-fn under_terminal(ws: &Workspace, args: &[&str], shell_suffix: &str) -> Command {
+pub(crate) fn under_terminal(ws: &Workspace, args: &[&str], shell_suffix: &str) -> Command {
     let mut line = format!("'{}'", bin());
     for arg in args {
         line.push_str(&format!(" '{arg}'"));
@@ -265,4 +265,36 @@ fn ctrl_c_at_the_prompt_cancels_with_a_word() {
     assert!(seen.contains("cancelled, nothing sent"), "{seen}");
     let list = ws.run(&["state", "list", "--sandbox"]);
     assert!(!list.stdout.contains("created"), "{}", list.describe());
+}
+
+#[test]
+fn shell_completions_and_the_manual_page_are_generated() {
+    let ws = Workspace::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let run = ws.run(&["completions", shell]);
+        run.expect_code(0);
+        assert!(
+            run.stdout.contains("apply") && run.stdout.contains("--auto-approve"),
+            "{shell}"
+        );
+    }
+    let bash = ws.run(&["completions", "bash"]);
+    ws.write("completion.bash", &bash.stdout);
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(ws.path("completion.bash"))
+        .status()
+        .expect("bash");
+    assert!(
+        syntax.success(),
+        "the bash completion script does not parse"
+    );
+    let man = ws.run(&["man"]);
+    man.expect_code(0);
+    assert!(
+        man.stdout.contains(".TH campaignctl 1"),
+        "{}",
+        man.describe()
+    );
+    assert!(man.stdout.contains("validate"), "{}", man.describe());
 }

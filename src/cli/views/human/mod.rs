@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod diagnostics;
 pub mod plan;
+pub mod reconcile;
 pub mod style;
 
 use campaignctl::diagnostic::escape;

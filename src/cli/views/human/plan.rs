@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use campaignctl::nxcc::CreateAndCall;
-use campaignctl::plan::{Action, Change, Plan};
+use campaignctl::plan::{Action, CampaignSummary, Change, Plan};
 
 use super::{escape_lines, mask, plural};
 
@@ -18,21 +18,7 @@ pub fn render(plan: &Plan, show_numbers: bool) -> String {
         for change in plan.changes.iter().filter(|c| c.campaign == campaign.name) {
             render_change(&mut out, change, show_numbers);
         }
-        let mut dropped = Vec::new();
-        if campaign.duplicates_dropped > 0 {
-            dropped.push(plural(
-                campaign.duplicates_dropped,
-                "duplicate number dropped",
-                "duplicate numbers dropped",
-            ));
-        }
-        if campaign.excluded > 0 {
-            dropped.push(plural(
-                campaign.excluded,
-                "number excluded",
-                "numbers excluded",
-            ));
-        }
+        let dropped = dropped(campaign);
         if !dropped.is_empty() {
             let _ = writeln!(out, "    ({})", dropped.join(", "));
         }
@@ -40,6 +26,26 @@ pub fn render(plan: &Plan, show_numbers: bool) -> String {
     }
     let _ = writeln!(out, "{}", summary_line(plan));
     escape_lines(&out)
+}
+
+/// What expansion left out of a campaign, for the reader of any plan view.
+pub fn dropped(campaign: &CampaignSummary) -> Vec<String> {
+    let mut dropped = Vec::new();
+    if campaign.duplicates_dropped > 0 {
+        dropped.push(plural(
+            campaign.duplicates_dropped,
+            "duplicate number dropped",
+            "duplicate numbers dropped",
+        ));
+    }
+    if campaign.excluded > 0 {
+        dropped.push(plural(
+            campaign.excluded,
+            "number excluded",
+            "numbers excluded",
+        ));
+    }
+    dropped
 }
 
 fn render_change(out: &mut String, change: &Change, show_numbers: bool) {

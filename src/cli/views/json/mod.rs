@@ -4,3 +4,4 @@
 pub mod apply;
 pub mod diagnostics;
 pub mod plan;
+pub mod reconcile;

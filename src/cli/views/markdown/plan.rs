@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use campaignctl::plan::{Action, Change, Plan};
 
 use super::{code, fit};
+use crate::cli::views::human::plan::dropped;
 use crate::cli::views::human::{mask, plural};
 
 /// How many numbers of a create are shown, masked.
@@ -41,23 +42,9 @@ pub fn render(plan: &Plan) -> String {
         for change in plan.changes.iter().filter(|c| c.campaign == campaign.name) {
             row(&mut out, change);
         }
-        let mut dropped = Vec::new();
-        if campaign.duplicates_dropped > 0 {
-            dropped.push(plural(
-                campaign.duplicates_dropped,
-                "duplicate",
-                "duplicates",
-            ));
-        }
-        if campaign.excluded > 0 {
-            dropped.push(plural(
-                campaign.excluded,
-                "number excluded",
-                "numbers excluded",
-            ));
-        }
+        let dropped = dropped(campaign);
         if !dropped.is_empty() {
-            let _ = writeln!(out, "\nDropped: {}.", dropped.join(", "));
+            let _ = writeln!(out, "\n_{}._", dropped.join(", "));
         }
         let _ = writeln!(out);
     }
