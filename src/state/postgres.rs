@@ -759,7 +759,9 @@ impl Backend for PgBackend {
                  to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
                  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
                  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
-                 AND l.classid::bigint = $1 AND l.objid::bigint = $2 LIMIT 1",
+                 AND l.classid::bigint = $1 AND l.objid::bigint = $2 \
+                 AND l.database = (SELECT oid FROM pg_database \
+                                   WHERE datname = current_database()) LIMIT 1",
                 &[&high, &low],
             )?;
             let Some(row) = row else {
