@@ -260,8 +260,7 @@ pub(crate) enum Update {
         campaign: String,
         base_name: String,
     },
-    /// The provider's call records prove the attempt was created: `summary` becomes its
-    /// message and `evidence` the journal's detail. Written only while it is still in doubt.
+    /// An attempt still in doubt (only then) becomes created, on the provider's evidence.
     Reconciled {
         attempt_id: i64,
         summary: String,
@@ -285,7 +284,8 @@ pub(crate) trait Backend: Send {
     /// The new attempt's id, or `None` when a unique key refused it (a number or the task name
     /// already live in the campaign); nothing is recorded then.
     fn record_intent(&mut self, intent: &Intent) -> Result<Option<i64>, Error>;
-    fn update(&mut self, update: &Update) -> Result<(), Error>;
+    /// Whether the update changed anything; when not, nothing was written.
+    fn update(&mut self, update: &Update) -> Result<bool, Error>;
     /// Marks every `sending` attempt in doubt; how many there were.
     fn settle_interrupted(&mut self) -> Result<usize, Error>;
     /// Takes the apply lock (held until the store is dropped), or says who holds it.
@@ -494,10 +494,12 @@ impl Store {
 
     /// Records how the attempt `attempt_id` ended.
     pub fn record_outcome(&mut self, attempt_id: i64, outcome: &Recorded) -> Result<(), Error> {
-        self.backend.update(&Update::Outcome {
-            attempt_id,
-            outcome: outcome.clone(),
-        })
+        self.backend
+            .update(&Update::Outcome {
+                attempt_id,
+                outcome: outcome.clone(),
+            })
+            .map(drop)
     }
 
     /// A person's decision on an attempt in doubt: it was created, or it was not.
@@ -535,11 +537,13 @@ impl Store {
                 attempt.campaign, attempt.task_name
             )));
         }
-        self.backend.update(&Update::Forget {
-            attempt_id: attempt.id,
-            campaign: attempt.campaign.clone(),
-            base_name: attempt.base_name.clone(),
-        })
+        self.backend
+            .update(&Update::Forget {
+                attempt_id: attempt.id,
+                campaign: attempt.campaign.clone(),
+                base_name: attempt.base_name.clone(),
+            })
+            .map(drop)
     }
 
     /// Marks every attempt still `sending` as in doubt: run when an apply starts, since the
@@ -557,24 +561,24 @@ impl Store {
         summary: &str,
         evidence: &str,
     ) -> Result<(), Error> {
-        // Read afresh: `attempt` was read before the provider was asked, which takes a while.
-        let status = self
-            .find(&attempt.campaign, &attempt.task_name)?
-            .filter(|found| found.id == attempt.id)
-            .map_or(Status::Rejected, |found| found.status);
-        if !status.is_in_doubt() {
-            return Err(Error::msg(format!(
-                "{}/{} is {}, no longer in doubt; it was left as it is",
-                attempt.campaign,
-                attempt.task_name,
-                status.as_str()
-            )));
-        }
-        self.backend.update(&Update::Reconciled {
+        let changed = self.backend.update(&Update::Reconciled {
             attempt_id: attempt.id,
             summary: summary.to_owned(),
             evidence: evidence.to_owned(),
-        })
+        })?;
+        if changed {
+            return Ok(());
+        }
+        // Decided meanwhile (`attempt` was read before the provider was asked, which takes a
+        // while): say how it stands now.
+        let now = self
+            .find(&attempt.campaign, &attempt.task_name)?
+            .filter(|found| found.id == attempt.id)
+            .map_or("gone", |found| found.status.as_str());
+        Err(Error::msg(format!(
+            "{}/{} is {now}, no longer in doubt; it was left as it is",
+            attempt.campaign, attempt.task_name
+        )))
     }
 }
 

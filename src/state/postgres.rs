@@ -391,25 +391,29 @@ fn transaction<T>(
 
 /// A write that changes what plans see, in one transaction: it locks the workspace row (so
 /// writers of one workspace take turns), bumps its version, runs `f` with the next attempt id,
-/// and adds the journal line `f` returns.
+/// and adds the journal line `f` returns. `f` returns `None` when it found nothing to change;
+/// then nothing is written.
 fn write<T>(
     client: &mut Client,
     workspace: &str,
     event: &str,
-    f: impl FnOnce(&mut Transaction, i64) -> Result<(i64, String, T), postgres::Error>,
-) -> Result<T, postgres::Error> {
-    transaction(client, |tx| {
-        let next: i64 = tx
-            .query_one(
-                "UPDATE campaignctl.workspaces SET version = version + 1 WHERE name = $1 \
-                 RETURNING next_attempt",
-                &[&workspace],
-            )?
-            .try_get(0)?;
-        let (attempt_id, detail, value) = f(tx, next)?;
-        journal(tx, workspace, attempt_id, event, &detail)?;
-        Ok(value)
-    })
+    f: impl FnOnce(&mut Transaction, i64) -> Result<Option<(i64, String, T)>, postgres::Error>,
+) -> Result<Option<T>, postgres::Error> {
+    let mut tx = client.transaction()?;
+    let next: i64 = tx
+        .query_one(
+            "UPDATE campaignctl.workspaces SET version = version + 1 WHERE name = $1 \
+             RETURNING next_attempt",
+            &[&workspace],
+        )?
+        .try_get(0)?;
+    // Dropping the transaction rolls it back, the version bump with it.
+    let Some((attempt_id, detail, value)) = f(&mut tx, next)? else {
+        return Ok(None);
+    };
+    journal(&mut tx, workspace, attempt_id, event, &detail)?;
+    tx.commit()?;
+    Ok(Some(value))
 }
 
 fn journal(
@@ -614,17 +618,17 @@ impl Backend for PgBackend {
                      phone) SELECT $1, $2, o, $3, p FROM unnest($4::text[], $5::bigint[]) AS n (o, p)",
                     &[&workspace, &intent.campaign, &id, &order_ids, &phones],
                 )?;
-                Ok((id, format!("{} numbers", intent.numbers.len()), id))
+                Ok(Some((id, format!("{} numbers", intent.numbers.len()), id)))
             });
             match written {
-                Ok(id) => Ok(Some(id)),
+                Ok(id) => Ok(id),
                 Err(err) if is_unique_violation(&err) => Ok(None),
                 Err(err) => Err(err),
             }
         })
     }
 
-    fn update(&mut self, update: &Update) -> Result<(), Error> {
+    fn update(&mut self, update: &Update) -> Result<bool, Error> {
         let workspace = self.workspace();
         let update = update.clone();
         let now = crate::clock::now();
@@ -655,7 +659,7 @@ impl Backend for PgBackend {
                             &[&workspace, attempt_id],
                         )?;
                     }
-                    Ok((*attempt_id, outcome.status.as_str().to_owned(), ()))
+                    Ok(Some((*attempt_id, outcome.status.as_str().to_owned(), ())))
                 }
                 Update::Forget {
                     attempt_id,
@@ -667,23 +671,23 @@ impl Backend for PgBackend {
                          WHERE workspace = $1 AND campaign = $2 AND base_name = $3",
                         &[&workspace, campaign, base_name, &now],
                     )?;
-                    Ok((*attempt_id, String::new(), ()))
+                    Ok(Some((*attempt_id, String::new(), ())))
                 }
                 Update::Reconciled {
                     attempt_id,
                     summary,
                     evidence,
                 } => {
-                    // Guarded here too: only an attempt still in doubt may become created.
-                    tx.execute(
+                    let changed = tx.execute(
                         "UPDATE campaignctl.attempts SET status = 'created', message = $3, \
                          updated_at = $4 WHERE workspace = $1 AND id = $2 \
                          AND status IN ('sending', 'in-doubt')",
                         &[&workspace, attempt_id, summary, &now],
                     )?;
-                    Ok((*attempt_id, evidence.clone(), ()))
+                    Ok((changed == 1).then(|| (*attempt_id, evidence.clone(), ())))
                 }
             })
+            .map(|changed| changed.is_some())
         })
     }
 
@@ -755,7 +759,9 @@ impl Backend for PgBackend {
                  to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
                  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
                  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
-                 AND l.classid::bigint = $1 AND l.objid::bigint = $2 LIMIT 1",
+                 AND l.classid::bigint = $1 AND l.objid::bigint = $2 \
+                 AND l.database = (SELECT oid FROM pg_database \
+                                   WHERE datname = current_database()) LIMIT 1",
                 &[&high, &low],
             )?;
             let Some(row) = row else {

@@ -297,21 +297,24 @@ impl SqliteBackend {
         Ok(value)
     }
 
-    /// A write that changes what plans see: with its journal line and a version bump.
+    /// A write that changes what plans see: with its journal line and a version bump. `f`
+    /// returns `None` when it found nothing to change; then nothing is written.
     fn write<T>(
         &mut self,
         event: &str,
-        f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<(i64, String, T)>,
-    ) -> rusqlite::Result<T> {
+        f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<Option<(i64, String, T)>>,
+    ) -> rusqlite::Result<Option<T>> {
         self.transaction(TransactionBehavior::Immediate, |tx| {
-            let (attempt_id, detail, value) = f(tx)?;
+            let Some((attempt_id, detail, value)) = f(tx)? else {
+                return Ok(None);
+            };
             journal(tx, attempt_id, event, &detail)?;
             tx.execute(
                 "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) \
                  WHERE key = 'version'",
                 [],
             )?;
-            Ok(value)
+            Ok(Some(value))
         })
     }
 
@@ -439,10 +442,10 @@ impl Backend for SqliteBackend {
                 insert.execute(params![intent.campaign, order_id, attempt_id, phone])?;
             }
             let detail = format!("{} numbers", intent.numbers.len());
-            Ok((attempt_id, detail, attempt_id))
+            Ok(Some((attempt_id, detail, attempt_id)))
         });
         match written {
-            Ok(id) => Ok(Some(id)),
+            Ok(id) => Ok(id),
             Err(rusqlite::Error::SqliteFailure(failure, _))
                 if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
@@ -452,7 +455,7 @@ impl Backend for SqliteBackend {
         }
     }
 
-    fn update(&mut self, update: &Update) -> Result<(), Error> {
+    fn update(&mut self, update: &Update) -> Result<bool, Error> {
         let now = crate::clock::now();
         let written = self.write(super::update_event(update), |tx| match update {
             Update::Outcome {
@@ -474,7 +477,7 @@ impl Backend for SqliteBackend {
                 if !outcome.status.is_live() {
                     tx.execute("DELETE FROM numbers WHERE attempt_id = ?1", [attempt_id])?;
                 }
-                Ok((*attempt_id, outcome.status.as_str().to_owned(), ()))
+                Ok(Some((*attempt_id, outcome.status.as_str().to_owned(), ())))
             }
             Update::Forget {
                 attempt_id,
@@ -486,23 +489,24 @@ impl Backend for SqliteBackend {
                      AND base_name = ?3",
                     params![campaign, now, base_name],
                 )?;
-                Ok((*attempt_id, String::new(), ()))
+                Ok(Some((*attempt_id, String::new(), ())))
             }
             Update::Reconciled {
                 attempt_id,
                 summary,
                 evidence,
             } => {
-                // Guarded here too: only an attempt still in doubt may become created.
-                tx.execute(
+                let changed = tx.execute(
                     "UPDATE attempts SET status = 'created', message = ?2, updated_at = ?3 \
                      WHERE id = ?1 AND status IN ('sending', 'in-doubt')",
                     params![attempt_id, summary, now],
                 )?;
-                Ok((*attempt_id, evidence.clone(), ()))
+                Ok((changed == 1).then(|| (*attempt_id, evidence.clone(), ())))
             }
         });
-        written.map_err(|err| self.error(err))
+        written
+            .map(|changed| changed.is_some())
+            .map_err(|err| self.error(err))
     }
 
     fn settle_interrupted(&mut self) -> Result<usize, Error> {

@@ -478,3 +478,34 @@ fn a_run_marker_is_judged_only_under_the_lock() {
     let err = store.lock().unwrap_err().to_string();
     assert!(err.contains("never finished"), "{err}");
 }
+
+#[test]
+fn evidence_settles_only_what_is_still_in_doubt_and_writes_nothing_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = open(&path).unwrap();
+    store.record_intent("c", "t", &body("t", &[1])).unwrap();
+    let read_before = store.find("c", "t").unwrap().unwrap();
+    // A person decided while the provider was being asked.
+    store.resolve(&read_before, false).unwrap();
+    let version = store.identity().unwrap().version;
+    let err = store
+        .resolve_created_with_evidence(&read_before, "seen", "{}")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("rejected, no longer in doubt"), "{err}");
+    assert_eq!(
+        store.identity().unwrap().version,
+        version,
+        "nothing written"
+    );
+    let reconciled: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM journal WHERE event = 'reconciled'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(reconciled, 0);
+}

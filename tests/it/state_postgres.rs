@@ -172,6 +172,12 @@ fn the_lock_names_its_holder_and_state_lock_shows_it() {
     write_campaign(&other, "busy", 870);
     other.run(&["plan", "campaigns"]).expect_code(0);
     assert!(other.run(&["state", "lock"]).stdout.contains("not locked"));
+    // Nor is the workspace of the same name in another database of the server.
+    let elsewhere = postgres_workspace("locked").expect("server");
+    write_campaign(&elsewhere, "busy", 870);
+    elsewhere.run(&["plan", "campaigns"]).expect_code(0);
+    let lock = elsewhere.run(&["state", "lock"]);
+    assert!(lock.stdout.contains("not locked"), "{}", lock.describe());
 
     let status = wait_until(&mut first, Instant::now() + PATIENCE).expect("first apply ends");
     assert!(status.success());
@@ -263,7 +269,8 @@ fn a_connection_lost_mid_apply_leaves_the_request_in_doubt_and_never_resends_it(
     let cut: i64 = admin
         .query_one(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE application_name LIKE 'campaignctl process%' AND pid <> pg_backend_pid()",
+             WHERE application_name LIKE 'campaignctl process%' AND pid <> pg_backend_pid() \
+             AND datname = current_database()",
             &[],
         )
         .expect("terminate")

@@ -364,3 +364,50 @@ fn a_plan_saved_against_one_workspace_is_refused_by_another() {
     );
     assert!(sandbox.requests().is_empty());
 }
+
+#[test]
+fn state_reconcile_settles_from_call_records_with_postgres_state() {
+    let Some(ws) = postgres_workspace("reconcile") else {
+        return;
+    };
+    ws.write(
+        "campaigns/rec.campaign.yaml",
+        &inline_campaign("rec", "rec-task", &[740, 741]),
+    );
+    // Accepted by the provider, but the answer is lost: in doubt.
+    let sandbox = SandboxProcess::start(ws.root(), &["*=drop+record"]);
+    ws.apply(&sandbox, &["campaigns"]).expect_code(1);
+    assert_eq!(ws.state_rows().live("rec", "rec-task").status, "in-doubt");
+    sandbox.set_faults(&[]);
+    let reconcile = |args: &[&str]| {
+        let mut full = vec!["state", "reconcile", "--format", "json"];
+        full.extend_from_slice(args);
+        full.extend_from_slice(&["--endpoint", sandbox.url(), "--rate", "0"]);
+        run(ws.command_with_credentials(&full))
+    };
+    let settled = reconcile(&[]);
+    settled.expect_code(0);
+    assert_eq!(
+        settled.json()["settled"][0]["taskName"],
+        "rec-task",
+        "{}",
+        settled.describe()
+    );
+    let rows = ws.state_rows();
+    let attempt = rows.live("rec", "rec-task");
+    assert_eq!(attempt.status, "created");
+    assert_eq!(
+        rows.phones_of(attempt.id),
+        digits_of(&[740, 741]),
+        "still sent"
+    );
+    // Decided now: nothing is left to reconcile, and nothing more is sent.
+    let again = reconcile(&["rec/rec-task"]);
+    again.expect_code(1);
+    assert!(
+        again.stderr.contains("not in doubt"),
+        "{}",
+        again.describe()
+    );
+    assert_eq!(sandbox.requests().len(), 1);
+}
