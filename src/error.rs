@@ -41,6 +41,10 @@ pub enum Error {
     #[error(transparent)]
     Reconcile(#[from] crate::reconcile::ReconcileError),
 
+    /// The state store refused or failed.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+
     /// The local sandbox server could not start.
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),

@@ -14,7 +14,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::apply::Pacer;
-use crate::error::Error;
 use crate::nxcc::Client;
 use crate::nxcc::records::{
     CallRecord, DIRECTION_AI, MAX_PAGE_SIZE, OrderIdQuery, PageQuery, RecordsError,
@@ -56,6 +55,12 @@ pub enum ReconcileError {
 
     #[error("{0}; nothing was changed")]
     Records(#[from] RecordsError),
+
+    #[error("state holds an unreadable time {time:?} for {task}; nothing was changed")]
+    UnreadableTime { time: String, task: String },
+
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
 }
 
 /// How records are looked for.
@@ -158,7 +163,7 @@ impl Suspect {
         attempts: Vec<Attempt>,
         now: i64,
         search_hours: u32,
-    ) -> Result<Vec<Suspect>, Error> {
+    ) -> Result<Vec<Suspect>, ReconcileError> {
         attempts
             .into_iter()
             .filter(|attempt| attempt.status.is_in_doubt())
@@ -170,10 +175,10 @@ impl Suspect {
                     .collect();
                 order_ids.sort();
                 let sent_at = unix_seconds(&attempt.created_at).ok_or_else(|| {
-                    Error::msg(format!(
-                        "state holds an unreadable time {:?} for {}/{}",
-                        attempt.created_at, attempt.campaign, attempt.task_name
-                    ))
+                    ReconcileError::UnreadableTime {
+                        time: attempt.created_at.clone(),
+                        task: format!("{}/{}", attempt.campaign, attempt.task_name),
+                    }
                 })?;
                 let window = Window::after(sent_at, now, search_hours);
                 Ok(Suspect {
@@ -404,7 +409,7 @@ async fn query_each(
 }
 
 /// Records every proven finding in `store` as created, with its evidence. Returns how many.
-pub fn settle(store: &mut Store, findings: &[Finding]) -> Result<usize, Error> {
+pub fn settle(store: &mut Store, findings: &[Finding]) -> Result<usize, ReconcileError> {
     let mut settled = 0;
     for finding in findings {
         let Some(evidence) = &finding.evidence else {

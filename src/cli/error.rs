@@ -63,5 +63,6 @@ through_library!(
     campaignctl::nxcc::ConfigError,
     campaignctl::plan::saved::SavedPlanError,
     campaignctl::reconcile::ReconcileError,
-    campaignctl::sandbox::SandboxError
+    campaignctl::sandbox::SandboxError,
+    campaignctl::state::StateError
 );

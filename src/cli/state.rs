@@ -153,7 +153,7 @@ fn open_existing(global: &super::GlobalArgs) -> Result<Store, Error> {
             path.display()
         )));
     }
-    Store::open_existing(&location)
+    Ok(Store::open_existing(&location)?)
 }
 
 fn find(store: &mut Store, spec: &str) -> Result<Attempt, Error> {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+use super::StateError;
 
 pub use super::pg_url::PgUrl;
 
@@ -19,7 +19,7 @@ pub enum Location {
 impl Location {
     /// `postgres://…` or `postgresql://…` is a PostgreSQL database (with `workspace` in it);
     /// anything else is the path of a SQLite file.
-    pub fn parse(state: &Path, workspace: &str) -> Result<Location, Error> {
+    pub fn parse(state: &Path, workspace: &str) -> Result<Location, StateError> {
         let text = state.to_string_lossy();
         if is_url(&text) {
             return Ok(Location::Postgres(Box::new(PgUrl::parse(
@@ -27,7 +27,7 @@ impl Location {
             )?)));
         }
         if workspace != DEFAULT_WORKSPACE {
-            return Err(Error::msg(format!(
+            return Err(StateError::msg(format!(
                 "--workspace {workspace} needs a PostgreSQL state (--state postgres://…): a \
                  SQLite state file holds one workspace"
             )));

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use super::StateError;
 
 /// Who holds the lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,10 +52,10 @@ impl StateLock {
     }
 
     /// Takes the lock for `state`, failing at once if another process holds it.
-    pub fn acquire(state: &Path) -> Result<StateLock, Error> {
+    pub fn acquire(state: &Path) -> Result<StateLock, StateError> {
         let path = Self::path_for(state);
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|err| Error::io(parent, err))?;
+            std::fs::create_dir_all(parent).map_err(|err| StateError::io(parent, err))?;
         }
         let mut file = OpenOptions::new()
             .read(true)
@@ -63,7 +63,7 @@ impl StateLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|err| Error::io(&path, err))?;
+            .map_err(|err| StateError::io(&path, err))?;
         // A holder that wrote no name yet is just starting, or just leaving: look again, and
         // take the lock if it left.
         let mut holder = None;
@@ -77,11 +77,11 @@ impl StateLock {
                     }
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                Err(TryLockError::Error(err)) => return Err(Error::io(&path, err)),
+                Err(TryLockError::Error(err)) => return Err(StateError::io(&path, err)),
             }
         }
         if holder.is_some() || file.try_lock().is_err() {
-            return Err(Error::msg(format!(
+            return Err(StateError::msg(format!(
                 "the state {} is locked by {}: another apply is running; wait for it to finish \
                  (the lock is released automatically when that process ends)",
                 state.display(),
@@ -95,17 +95,17 @@ impl StateLock {
             .and_then(|()| file.seek(SeekFrom::Start(0)))
             .and_then(|_| file.write_all(text.as_bytes()))
             .and_then(|()| file.flush());
-        written.map_err(|err| Error::io(&path, err))?;
+        written.map_err(|err| StateError::io(&path, err))?;
         Ok(StateLock { file })
     }
 
     /// Who holds the lock of `state` now, without taking it.
-    pub fn holder(state: &Path) -> Result<Option<String>, Error> {
+    pub fn holder(state: &Path) -> Result<Option<String>, StateError> {
         let path = Self::path_for(state);
         let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
             Ok(file) => file,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(Error::io(&path, err)),
+            Err(err) => return Err(StateError::io(&path, err)),
         };
         match file.try_lock() {
             Ok(()) => {
@@ -115,7 +115,7 @@ impl StateLock {
             Err(TryLockError::WouldBlock) => Ok(Some(
                 holder_of(&mut file).unwrap_or_else(|| "another process".to_owned()),
             )),
-            Err(TryLockError::Error(err)) => Err(Error::io(&path, err)),
+            Err(TryLockError::Error(err)) => Err(StateError::io(&path, err)),
         }
     }
 }

@@ -26,8 +26,10 @@ use serde::{Deserialize, Serialize};
 pub use location::Location;
 pub use lock::LockInfo;
 
-use crate::error::Error;
+mod error;
+
 use crate::nxcc::{CallItem, CreateAndCall};
+pub use error::StateError;
 
 /// Where an attempt stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -123,9 +125,9 @@ pub(crate) struct AttemptRow {
 impl AttemptRow {
     /// The attempt, or an error naming what in the row is damaged: a state that cannot be read
     /// exactly must stop a plan rather than be read as "nothing sent".
-    pub(crate) fn parse(&self, location: &str) -> Result<Attempt, Error> {
+    pub(crate) fn parse(&self, location: &str) -> Result<Attempt, StateError> {
         let damaged = |what: &str| {
-            Error::msg(format!(
+            StateError::msg(format!(
                 "state {location} is damaged: attempt {} ({}/{}) has {what}; nothing was sent \
                  (restore the state from a backup)",
                 self.id, self.campaign, self.task_name
@@ -274,35 +276,35 @@ pub(crate) enum Update {
 pub(crate) trait Backend: Send {
     /// Where the state is, for messages (never with a password).
     fn location(&self) -> String;
-    fn identity(&mut self) -> Result<StateIdentity, Error>;
-    fn plan_key(&mut self) -> Result<Vec<u8>, Error>;
+    fn identity(&mut self) -> Result<StateIdentity, StateError>;
+    fn plan_key(&mut self) -> Result<Vec<u8>, StateError>;
     /// The identity, attempts and live numbers of `campaigns`, in one consistent read.
-    fn read(&mut self, campaigns: &[String]) -> Result<RawRead, Error>;
-    fn attempts(&mut self) -> Result<Vec<AttemptRow>, Error>;
-    fn find(&mut self, campaign: &str, task_name: &str) -> Result<Option<AttemptRow>, Error>;
-    fn numbers(&mut self, attempt_id: i64) -> Result<Vec<NumberRow>, Error>;
+    fn read(&mut self, campaigns: &[String]) -> Result<RawRead, StateError>;
+    fn attempts(&mut self) -> Result<Vec<AttemptRow>, StateError>;
+    fn find(&mut self, campaign: &str, task_name: &str) -> Result<Option<AttemptRow>, StateError>;
+    fn numbers(&mut self, attempt_id: i64) -> Result<Vec<NumberRow>, StateError>;
     /// The new attempt's id, or `None` when a unique key refused it (a number or the task name
     /// already live in the campaign); nothing is recorded then.
-    fn record_intent(&mut self, intent: &Intent) -> Result<Option<i64>, Error>;
+    fn record_intent(&mut self, intent: &Intent) -> Result<Option<i64>, StateError>;
     /// Whether the update changed anything; when not, nothing was written.
-    fn update(&mut self, update: &Update) -> Result<bool, Error>;
+    fn update(&mut self, update: &Update) -> Result<bool, StateError>;
     /// Marks every `sending` attempt in doubt; how many there were.
-    fn settle_interrupted(&mut self) -> Result<usize, Error>;
+    fn settle_interrupted(&mut self) -> Result<usize, StateError>;
     /// Takes the apply lock (held until the store is dropped), or says who holds it.
-    fn lock(&mut self) -> Result<(), Error>;
+    fn lock(&mut self) -> Result<(), StateError>;
     /// Who holds the apply lock now, if anyone.
-    fn lock_holder(&mut self) -> Result<Option<String>, Error>;
+    fn lock_holder(&mut self) -> Result<Option<String>, StateError>;
     /// Checks the stored data before an apply may trust it.
-    fn check(&mut self) -> Result<(), Error>;
+    fn check(&mut self) -> Result<(), StateError>;
     /// Called under the lock just before the first request of an apply leaves.
-    fn begin_run(&mut self, holder: &LockInfo) -> Result<(), Error>;
+    fn begin_run(&mut self, holder: &LockInfo) -> Result<(), StateError>;
     /// Called when an apply's requests are all answered and recorded.
-    fn end_run(&mut self) -> Result<(), Error>;
-    fn dump(&mut self) -> Result<Dump, Error>;
+    fn end_run(&mut self) -> Result<(), StateError>;
+    fn dump(&mut self) -> Result<Dump, StateError>;
     /// Loads `dump` into this (empty) state, in one transaction.
-    fn load(&mut self, dump: &Dump) -> Result<(), Error>;
+    fn load(&mut self, dump: &Dump) -> Result<(), StateError>;
     /// Whether anything was ever recorded here.
-    fn is_empty(&mut self) -> Result<bool, Error>;
+    fn is_empty(&mut self) -> Result<bool, StateError>;
 }
 
 /// The open state, whichever backend keeps it.
@@ -322,16 +324,16 @@ impl Store {
     /// Opens the state at `location`. A SQLite path that does not exist is created; anything
     /// else must already be a campaignctl state (a PostgreSQL workspace is created in its
     /// database on first use).
-    pub fn open(location: &Location) -> Result<Store, Error> {
+    pub fn open(location: &Location) -> Result<Store, StateError> {
         Store::open_with(location, true)
     }
 
     /// Opens an existing state for reading and repair, without creating one.
-    pub fn open_existing(location: &Location) -> Result<Store, Error> {
+    pub fn open_existing(location: &Location) -> Result<Store, StateError> {
         if let Location::Sqlite(path) = location
             && !path.exists()
         {
-            return Err(Error::msg(format!(
+            return Err(StateError::msg(format!(
                 "no state file at {}: nothing was applied yet (or pass --state PATH|URL)",
                 path.display()
             )));
@@ -339,7 +341,7 @@ impl Store {
         Store::open_with(location, false)
     }
 
-    fn open_with(location: &Location, create: bool) -> Result<Store, Error> {
+    fn open_with(location: &Location, create: bool) -> Result<Store, StateError> {
         let backend: Box<dyn Backend> = match location {
             Location::Sqlite(path) => Box::new(sqlite::SqliteBackend::open(path)?),
             Location::Postgres(url) => Box::new(postgres::PgBackend::open(url, create)?),
@@ -353,41 +355,41 @@ impl Store {
     }
 
     /// The state's identity and current version.
-    pub fn identity(&mut self) -> Result<StateIdentity, Error> {
+    pub fn identity(&mut self) -> Result<StateIdentity, StateError> {
         self.backend.identity()
     }
 
     /// The key that seals saved plans made against this state, so an edited plan file, or one
     /// made against another state, is refused.
-    pub fn plan_key(&mut self) -> Result<Vec<u8>, Error> {
+    pub fn plan_key(&mut self) -> Result<Vec<u8>, StateError> {
         self.backend.plan_key()
     }
 
     /// Takes the apply lock for as long as the store is open, or says who holds it.
-    pub fn lock(&mut self) -> Result<(), Error> {
+    pub fn lock(&mut self) -> Result<(), StateError> {
         self.backend.lock()
     }
 
     /// Who holds the apply lock, if anyone.
-    pub fn lock_holder(&mut self) -> Result<Option<String>, Error> {
+    pub fn lock_holder(&mut self) -> Result<Option<String>, StateError> {
         self.backend.lock_holder()
     }
 
     /// Takes the lock and readies the state for an apply: checks it for damage and marks what
     /// an earlier, interrupted apply left `sending` as in doubt. Returns how many were.
-    pub fn prepare_apply(&mut self) -> Result<usize, Error> {
+    pub fn prepare_apply(&mut self) -> Result<usize, StateError> {
         self.backend.lock()?;
         self.backend.check()?;
         self.settle_interrupted()
     }
 
     /// Records that an apply starts sending; [`Store::end_run`] closes it.
-    pub fn begin_run(&mut self) -> Result<(), Error> {
+    pub fn begin_run(&mut self) -> Result<(), StateError> {
         self.backend.begin_run(&LockInfo::of_this_process())
     }
 
     /// Closes the run: everything it sent is recorded, and at rest.
-    pub fn end_run(&mut self) -> Result<(), Error> {
+    pub fn end_run(&mut self) -> Result<(), StateError> {
         self.backend.end_run()
     }
 
@@ -396,7 +398,7 @@ impl Store {
     pub fn snapshot<'a>(
         &mut self,
         campaigns: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Snapshot, Error> {
+    ) -> Result<Snapshot, StateError> {
         let names: Vec<String> = campaigns.into_iter().map(str::to_owned).collect();
         let raw = self.backend.read(&names)?;
         let location = self.backend.location();
@@ -442,7 +444,7 @@ impl Store {
     }
 
     /// Every attempt, oldest first.
-    pub fn attempts(&mut self) -> Result<Vec<Attempt>, Error> {
+    pub fn attempts(&mut self) -> Result<Vec<Attempt>, StateError> {
         let location = self.backend.location();
         self.backend
             .attempts()?
@@ -452,7 +454,7 @@ impl Store {
     }
 
     /// The live attempt named `campaign`/`task_name`, else the latest rejected one.
-    pub fn find(&mut self, campaign: &str, task_name: &str) -> Result<Option<Attempt>, Error> {
+    pub fn find(&mut self, campaign: &str, task_name: &str) -> Result<Option<Attempt>, StateError> {
         let location = self.backend.location();
         self.backend
             .find(campaign, task_name)?
@@ -461,7 +463,7 @@ impl Store {
     }
 
     /// The orderIDs and numbers (E.164 digits) of an attempt (live attempts only keep them).
-    pub fn numbers(&mut self, attempt_id: i64) -> Result<Vec<(String, String)>, Error> {
+    pub fn numbers(&mut self, attempt_id: i64) -> Result<Vec<(String, String)>, StateError> {
         let mut numbers: Vec<(String, String)> = self
             .backend
             .numbers(attempt_id)?
@@ -481,10 +483,10 @@ impl Store {
         campaign: &str,
         base_name: &str,
         body: &CreateAndCall,
-    ) -> Result<i64, Error> {
+    ) -> Result<i64, StateError> {
         let intent = intent_of(campaign, base_name, body)?;
         self.backend.record_intent(&intent)?.ok_or_else(|| {
-            Error::msg(format!(
+            StateError::msg(format!(
                 "refusing to send {campaign}/{}: state already holds that task name or one of \
                  its numbers as sent; nothing was sent (run `campaignctl plan` again)",
                 body.task_name
@@ -493,7 +495,11 @@ impl Store {
     }
 
     /// Records how the attempt `attempt_id` ended.
-    pub fn record_outcome(&mut self, attempt_id: i64, outcome: &Recorded) -> Result<(), Error> {
+    pub fn record_outcome(
+        &mut self,
+        attempt_id: i64,
+        outcome: &Recorded,
+    ) -> Result<(), StateError> {
         self.backend
             .update(&Update::Outcome {
                 attempt_id,
@@ -503,9 +509,9 @@ impl Store {
     }
 
     /// A person's decision on an attempt in doubt: it was created, or it was not.
-    pub fn resolve(&mut self, attempt: &Attempt, created: bool) -> Result<(), Error> {
+    pub fn resolve(&mut self, attempt: &Attempt, created: bool) -> Result<(), StateError> {
         if !attempt.status.is_in_doubt() {
-            return Err(Error::msg(format!(
+            return Err(StateError::msg(format!(
                 "{}/{} is {}, not in doubt; only tasks in doubt can be resolved",
                 attempt.campaign,
                 attempt.task_name,
@@ -530,9 +536,9 @@ impl Store {
 
     /// Hides a task from plans. Its numbers stay recorded as sent: forgetting a task must never
     /// make its numbers dialable again.
-    pub fn forget(&mut self, attempt: &Attempt) -> Result<(), Error> {
+    pub fn forget(&mut self, attempt: &Attempt) -> Result<(), StateError> {
         if attempt.status.is_in_doubt() {
-            return Err(Error::msg(format!(
+            return Err(StateError::msg(format!(
                 "{}/{} is in doubt; resolve it first with `campaignctl state resolve`",
                 attempt.campaign, attempt.task_name
             )));
@@ -548,7 +554,7 @@ impl Store {
 
     /// Marks every attempt still `sending` as in doubt: run when an apply starts, since the
     /// lock proves no other apply is sending, so those are left from a crash.
-    pub fn settle_interrupted(&mut self) -> Result<usize, Error> {
+    pub fn settle_interrupted(&mut self) -> Result<usize, StateError> {
         self.backend.settle_interrupted()
     }
 
@@ -560,7 +566,7 @@ impl Store {
         attempt: &Attempt,
         summary: &str,
         evidence: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<(), StateError> {
         let changed = self.backend.update(&Update::Reconciled {
             attempt_id: attempt.id,
             summary: summary.to_owned(),
@@ -575,7 +581,7 @@ impl Store {
             .find(&attempt.campaign, &attempt.task_name)?
             .filter(|found| found.id == attempt.id)
             .map_or("gone", |found| found.status.as_str());
-        Err(Error::msg(format!(
+        Err(StateError::msg(format!(
             "{}/{} is {now}, no longer in doubt; it was left as it is",
             attempt.campaign, attempt.task_name
         )))
@@ -597,16 +603,16 @@ const SETTLE: &str = "UPDATE attempts SET status = 'in-doubt', message = \
     updated_at = $1";
 
 /// The message for a state written by a newer campaignctl.
-fn newer(location: &str, format: i64, supported: i64) -> Error {
-    Error::msg(format!(
+fn newer(location: &str, format: i64, supported: i64) -> StateError {
+    StateError::msg(format!(
         "{location} was written by a newer campaignctl (state format {format}; this one reads up \
          to {supported}); upgrade campaignctl, the state was left untouched"
     ))
 }
 
 /// The message of a state that no longer matches what was recorded.
-fn damaged(location: &str, what: &str) -> Error {
-    Error::msg(format!(
+fn damaged(location: &str, what: &str) -> StateError {
+    StateError::msg(format!(
         "state {location} is damaged: {what}; nothing was sent. Restore the state from a \
          backup (or the copy it was made from) before planning again"
     ))
@@ -618,7 +624,7 @@ fn verify(
     attempt: &Attempt,
     digest: i64,
     check: &digest::Check,
-) -> Result<(), Error> {
+) -> Result<(), StateError> {
     if check.count() != attempt.number_count || check.value() != digest {
         return Err(damaged(
             location,
@@ -641,14 +647,14 @@ fn verify(
 }
 
 /// The intent of `body`, its numbers in stored form.
-fn intent_of(campaign: &str, base_name: &str, body: &CreateAndCall) -> Result<Intent, Error> {
+fn intent_of(campaign: &str, base_name: &str, body: &CreateAndCall) -> Result<Intent, StateError> {
     let mut check = digest::Check::default();
     let numbers = body
         .call_list
         .iter()
         .map(|item| {
             let phone = phone_key(&item.user_phone).ok_or_else(|| {
-                Error::msg(format!(
+                StateError::msg(format!(
                     "refusing to send {campaign}/{}: {:?} is not an E.164 number in digits; \
                      nothing was sent",
                     body.task_name, item.user_phone
@@ -657,7 +663,7 @@ fn intent_of(campaign: &str, base_name: &str, body: &CreateAndCall) -> Result<In
             check.add(&item.order_id, phone);
             Ok((item.order_id.clone(), phone))
         })
-        .collect::<Result<Vec<_>, Error>>()?;
+        .collect::<Result<Vec<_>, StateError>>()?;
     Ok(Intent {
         campaign: campaign.to_owned(),
         base_name: base_name.to_owned(),

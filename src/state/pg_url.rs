@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::error::Error;
+use super::StateError;
 
 /// A parsed `postgres://` URL and the workspace in that database.
 #[derive(Clone)]
@@ -31,10 +31,10 @@ impl std::fmt::Display for PgUrl {
 }
 
 impl PgUrl {
-    pub fn parse(url: &str, workspace: &str) -> Result<PgUrl, Error> {
+    pub fn parse(url: &str, workspace: &str) -> Result<PgUrl, StateError> {
         check_workspace(workspace)?;
         let mut config = postgres::Config::from_str(url).map_err(|err| {
-            Error::msg(format!(
+            StateError::msg(format!(
                 "invalid PostgreSQL URL {}: {}",
                 mask_url(url),
                 mask_in(&with_causes(&err), url_password(url).as_deref())
@@ -119,7 +119,7 @@ fn host_of(config: &postgres::Config) -> String {
 }
 
 /// A workspace name: letters, digits, `.`, `_` and `-`, at most 63 characters.
-fn check_workspace(name: &str) -> Result<(), Error> {
+fn check_workspace(name: &str) -> Result<(), StateError> {
     let valid = (1..=63).contains(&name.len())
         && name
             .bytes()
@@ -131,7 +131,7 @@ fn check_workspace(name: &str) -> Result<(), Error> {
     if valid {
         Ok(())
     } else {
-        Err(Error::msg(format!(
+        Err(StateError::msg(format!(
             "invalid workspace name {name:?}: use 1 to 63 letters, digits, '.', '_' or '-', \
              starting with a letter or digit"
         )))

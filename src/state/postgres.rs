@@ -17,12 +17,12 @@ use std::thread::JoinHandle;
 use postgres::error::SqlState;
 use postgres::{Client, Transaction};
 
+use super::StateError;
 use super::pg_url::PgUrl;
 use super::{
     AttemptRow, Backend, Dump, Intent, JournalRow, LockInfo, NumberRow, RawRead, StateIdentity,
     Update,
 };
-use crate::error::Error;
 
 /// The schema format this build writes; it refuses databases of a newer one.
 pub const FORMAT_VERSION: i32 = 1;
@@ -114,7 +114,7 @@ impl Drop for PgBackend {
 
 impl PgBackend {
     /// Connects, creates or checks the schema, and creates the workspace when `create` is set.
-    pub fn open(url: &PgUrl, create: bool) -> Result<PgBackend, Error> {
+    pub fn open(url: &PgUrl, create: bool) -> Result<PgBackend, StateError> {
         let (jobs, receiver) = mpsc::channel::<Job>();
         let (ready, connected) = mpsc::channel();
         let config = url.config.clone();
@@ -146,7 +146,7 @@ impl PgBackend {
                     job(&mut client);
                 }
             })
-            .map_err(|err| Error::msg(format!("cannot start the PostgreSQL client: {err}")))?;
+            .map_err(|err| StateError::msg(format!("cannot start the PostgreSQL client: {err}")))?;
         let mut backend = PgBackend {
             url: url.clone(),
             jobs: Some(jobs),
@@ -156,7 +156,7 @@ impl PgBackend {
         match connected.recv() {
             Ok(Ok(())) => {}
             Ok(Err(err)) => {
-                return Err(Error::msg(format!(
+                return Err(StateError::msg(format!(
                     "cannot connect to the PostgreSQL state {}: {}",
                     backend.url,
                     backend.url.mask(&err)
@@ -172,7 +172,7 @@ impl PgBackend {
     fn call<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
-    ) -> Result<T, Error> {
+    ) -> Result<T, StateError> {
         let (answer, answered) = mpsc::channel();
         let job: Job = Box::new(move |client| {
             let _ = answer.send(f(client));
@@ -187,19 +187,19 @@ impl PgBackend {
             .map_err(|err| self.error(&err))
     }
 
-    fn error(&self, err: &postgres::Error) -> Error {
+    fn error(&self, err: &postgres::Error) -> StateError {
         if err.is_closed() {
             return self.lost();
         }
-        Error::msg(format!(
+        StateError::msg(format!(
             "PostgreSQL state {}: {}",
             self.url,
             self.url.mask(&describe(err))
         ))
     }
 
-    fn lost(&self) -> Error {
-        Error::msg(format!(
+    fn lost(&self) -> StateError {
+        StateError::msg(format!(
             "the connection to the PostgreSQL state {} was lost; nothing more is sent in this \
              run (a request whose answer could not be recorded stays in doubt: see `campaignctl \
              state list`)",
@@ -209,7 +209,7 @@ impl PgBackend {
 
     /// Creates the schema on first use, refuses a newer one, and finds (or creates) the
     /// workspace: all in one transaction, serialized between processes.
-    fn prepare(&mut self, create: bool) -> Result<(), Error> {
+    fn prepare(&mut self, create: bool) -> Result<(), StateError> {
         let workspace = self.url.workspace.clone();
         let (id, plan_key) = super::new_identity();
         let now = crate::clock::now();
@@ -267,7 +267,7 @@ impl PgBackend {
                 i64::from(format),
                 i64::from(FORMAT_VERSION),
             )),
-            Prepared::NoWorkspace => Err(Error::msg(format!(
+            Prepared::NoWorkspace => Err(StateError::msg(format!(
                 "no workspace {:?} in the PostgreSQL state {}: nothing was applied to it yet \
                  (check --workspace)",
                 self.url.workspace, self.url
@@ -490,12 +490,12 @@ impl Backend for PgBackend {
         self.url.to_string()
     }
 
-    fn identity(&mut self) -> Result<StateIdentity, Error> {
+    fn identity(&mut self) -> Result<StateIdentity, StateError> {
         let workspace = self.workspace();
         self.call(move |client| read_identity(client, &workspace))
     }
 
-    fn plan_key(&mut self) -> Result<Vec<u8>, Error> {
+    fn plan_key(&mut self) -> Result<Vec<u8>, StateError> {
         let workspace = self.workspace();
         self.call(move |client| {
             let row = client.query_one(
@@ -506,7 +506,7 @@ impl Backend for PgBackend {
         })
     }
 
-    fn read(&mut self, campaigns: &[String]) -> Result<RawRead, Error> {
+    fn read(&mut self, campaigns: &[String]) -> Result<RawRead, StateError> {
         let workspace = self.workspace();
         let campaigns = campaigns.to_vec();
         self.call(move |client| {
@@ -543,7 +543,7 @@ impl Backend for PgBackend {
         })
     }
 
-    fn attempts(&mut self) -> Result<Vec<AttemptRow>, Error> {
+    fn attempts(&mut self) -> Result<Vec<AttemptRow>, StateError> {
         let workspace = self.workspace();
         self.call(move |client| {
             let rows = client.query(
@@ -554,7 +554,7 @@ impl Backend for PgBackend {
         })
     }
 
-    fn find(&mut self, campaign: &str, task_name: &str) -> Result<Option<AttemptRow>, Error> {
+    fn find(&mut self, campaign: &str, task_name: &str) -> Result<Option<AttemptRow>, StateError> {
         let workspace = self.workspace();
         let (campaign, task_name) = (campaign.to_owned(), task_name.to_owned());
         self.call(move |client| {
@@ -569,7 +569,7 @@ impl Backend for PgBackend {
         })
     }
 
-    fn numbers(&mut self, attempt_id: i64) -> Result<Vec<NumberRow>, Error> {
+    fn numbers(&mut self, attempt_id: i64) -> Result<Vec<NumberRow>, StateError> {
         let workspace = self.workspace();
         self.call(move |client| {
             let rows = client.query(
@@ -580,7 +580,7 @@ impl Backend for PgBackend {
         })
     }
 
-    fn record_intent(&mut self, intent: &Intent) -> Result<Option<i64>, Error> {
+    fn record_intent(&mut self, intent: &Intent) -> Result<Option<i64>, StateError> {
         let workspace = self.workspace();
         let intent = intent.clone();
         let now = crate::clock::now();
@@ -628,7 +628,7 @@ impl Backend for PgBackend {
         })
     }
 
-    fn update(&mut self, update: &Update) -> Result<bool, Error> {
+    fn update(&mut self, update: &Update) -> Result<bool, StateError> {
         let workspace = self.workspace();
         let update = update.clone();
         let now = crate::clock::now();
@@ -691,7 +691,7 @@ impl Backend for PgBackend {
         })
     }
 
-    fn settle_interrupted(&mut self) -> Result<usize, Error> {
+    fn settle_interrupted(&mut self) -> Result<usize, StateError> {
         let workspace = self.workspace();
         let now = crate::clock::now();
         self.call(move |client| {
@@ -718,7 +718,7 @@ impl Backend for PgBackend {
         })
     }
 
-    fn lock(&mut self) -> Result<(), Error> {
+    fn lock(&mut self) -> Result<(), StateError> {
         if self.locked {
             return Ok(());
         }
@@ -742,14 +742,14 @@ impl Backend for PgBackend {
         let holder = self
             .lock_holder()?
             .unwrap_or_else(|| "another process".to_owned());
-        Err(Error::msg(format!(
+        Err(StateError::msg(format!(
             "the state {} is locked by {holder}: another apply is running; wait for it to finish \
              (the lock is released automatically when that process ends)",
             self.url
         )))
     }
 
-    fn lock_holder(&mut self) -> Result<Option<String>, Error> {
+    fn lock_holder(&mut self) -> Result<Option<String>, StateError> {
         let key = self.lock_key();
         let (high, low) = ((key >> 32) & 0xffff_ffff, key & 0xffff_ffff);
         self.call(move |client| {
@@ -782,22 +782,22 @@ impl Backend for PgBackend {
         })
     }
 
-    fn check(&mut self) -> Result<(), Error> {
+    fn check(&mut self) -> Result<(), StateError> {
         // The server guards its own pages; what matters here is the number guard, which the
         // snapshot checks against each attempt's check value in either backend.
         Ok(())
     }
 
-    fn begin_run(&mut self, _holder: &LockInfo) -> Result<(), Error> {
+    fn begin_run(&mut self, _holder: &LockInfo) -> Result<(), StateError> {
         // Every commit is durable on the server itself: no journal can be separated from it.
         Ok(())
     }
 
-    fn end_run(&mut self) -> Result<(), Error> {
+    fn end_run(&mut self) -> Result<(), StateError> {
         Ok(())
     }
 
-    fn dump(&mut self) -> Result<Dump, Error> {
+    fn dump(&mut self) -> Result<Dump, StateError> {
         let workspace = self.workspace();
         self.call(move |client| {
             let mut tx = client
@@ -848,7 +848,7 @@ impl Backend for PgBackend {
         })
     }
 
-    fn load(&mut self, dump: &Dump) -> Result<(), Error> {
+    fn load(&mut self, dump: &Dump) -> Result<(), StateError> {
         let workspace = self.workspace();
         let dump = dump.clone();
         self.call(move |client| {
@@ -908,7 +908,7 @@ impl Backend for PgBackend {
         })
     }
 
-    fn is_empty(&mut self) -> Result<bool, Error> {
+    fn is_empty(&mut self) -> Result<bool, StateError> {
         let workspace = self.workspace();
         self.call(move |client| {
             let row = client.query_one(

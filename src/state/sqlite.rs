@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
+use super::StateError;
 use super::lock::{LockInfo, StateLock};
 use super::{
     AttemptRow, Backend, Dump, Intent, JournalRow, NumberRow, RawRead, StateIdentity, Update,
 };
-use crate::error::Error;
 
 /// The state file format this build writes; it refuses files of a newer one and upgrades
 /// older ones in place.
@@ -87,7 +87,7 @@ pub struct SqliteBackend {
 }
 
 impl SqliteBackend {
-    pub fn open(path: &Path) -> Result<SqliteBackend, Error> {
+    pub fn open(path: &Path) -> Result<SqliteBackend, StateError> {
         let resolved = resolve(path)?;
         if !resolved.exists() {
             create(path, &resolved)?;
@@ -112,11 +112,11 @@ impl SqliteBackend {
         Ok(backend)
     }
 
-    fn error(&self, err: rusqlite::Error) -> Error {
+    fn error(&self, err: rusqlite::Error) -> StateError {
         sql_error(&self.shown, err)
     }
 
-    fn initialize(&mut self) -> Result<(), Error> {
+    fn initialize(&mut self) -> Result<(), StateError> {
         self.conn
             .busy_timeout(Duration::from_secs(5))
             .map_err(|err| self.error(err))?;
@@ -124,7 +124,7 @@ impl SqliteBackend {
             Kind::Ours(format) => format,
             Kind::FormatOne => 1,
             Kind::Foreign => {
-                return Err(Error::msg(format!(
+                return Err(StateError::msg(format!(
                     "{} is not a campaignctl state (a SQLite database without campaignctl's \
                      tables); refusing to use it, nothing was written. Pass --state the path of \
                      a campaignctl state, or a path that does not exist yet to start a new one",
@@ -154,7 +154,7 @@ impl SqliteBackend {
 
     /// Upgrades a format-1 file in one transaction: numbers become integers under a unique key
     /// per campaign, and every live attempt gets its check value.
-    fn upgrade(&mut self) -> Result<(), Error> {
+    fn upgrade(&mut self) -> Result<(), StateError> {
         let shown = self.shown.display().to_string();
         let result = self.transaction(TransactionBehavior::Immediate, |tx| {
             // Another process may have upgraded the file while this one waited for the lock.
@@ -217,7 +217,7 @@ impl SqliteBackend {
         });
         match result {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(reason)) => Err(Error::msg(format!(
+            Ok(Err(reason)) => Err(StateError::msg(format!(
                 "cannot upgrade the state file {shown} from format 1: {reason}; it was left \
                  untouched (restore it from a backup, or ask for help)"
             ))),
@@ -227,7 +227,7 @@ impl SqliteBackend {
 
     /// The run marker when it has no journal record: the run began sending and either never
     /// got to its first record, or its WAL (holding that record and all it sent) is gone.
-    fn open_run(&self) -> Result<Option<String>, Error> {
+    fn open_run(&self) -> Result<Option<String>, StateError> {
         let get = |key: &str| -> rusqlite::Result<Option<String>> {
             self.conn
                 .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
@@ -254,7 +254,7 @@ impl SqliteBackend {
     /// Needs the apply lock (held by the caller, or taken here for a moment): without it, an
     /// apply running right now between its marker and its journal's first record looks the
     /// same, and is left alone.
-    fn refuse_lost_journal(&mut self, held: bool) -> Result<(), Error> {
+    fn refuse_lost_journal(&mut self, held: bool) -> Result<(), StateError> {
         let Some(holder) = self.open_run()? else {
             return Ok(());
         };
@@ -274,7 +274,7 @@ impl SqliteBackend {
             return self.set_meta("run", None).map_err(|err| self.error(err));
         }
         let shown = self.shown.display();
-        Err(Error::msg(format!(
+        Err(StateError::msg(format!(
             "the state file {shown} is incomplete: the apply started by {holder} never finished, \
              and the journal that recorded what it sent ({shown}-wal) is not with this file (it \
              was copied, cached or restored without its -wal file after that apply was killed). \
@@ -334,13 +334,13 @@ impl SqliteBackend {
 
     /// Moves everything in the WAL into the main file and empties the WAL. Fails when a reader
     /// kept it from completing.
-    fn checkpoint(&self) -> Result<(), Error> {
+    fn checkpoint(&self) -> Result<(), StateError> {
         let busy: i64 = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
             .map_err(|err| self.error(err))?;
         if busy != 0 {
-            return Err(Error::msg(format!(
+            return Err(StateError::msg(format!(
                 "state file {}: another process kept its journal from being written into the \
                  file; try again",
                 self.shown.display()
@@ -362,11 +362,11 @@ impl Backend for SqliteBackend {
         self.shown.display().to_string()
     }
 
-    fn identity(&mut self) -> Result<StateIdentity, Error> {
+    fn identity(&mut self) -> Result<StateIdentity, StateError> {
         read_identity(&self.conn).map_err(|err| self.error(err))
     }
 
-    fn plan_key(&mut self) -> Result<Vec<u8>, Error> {
+    fn plan_key(&mut self) -> Result<Vec<u8>, StateError> {
         self.conn
             .query_row("SELECT value FROM meta WHERE key = 'plan_key'", [], |row| {
                 row.get::<_, String>(0)
@@ -375,7 +375,7 @@ impl Backend for SqliteBackend {
             .map_err(|err| self.error(err))
     }
 
-    fn read(&mut self, campaigns: &[String]) -> Result<RawRead, Error> {
+    fn read(&mut self, campaigns: &[String]) -> Result<RawRead, StateError> {
         let read = self.transaction(TransactionBehavior::Deferred, |tx| {
             let mut raw = RawRead {
                 identity: read_identity(tx)?,
@@ -395,11 +395,11 @@ impl Backend for SqliteBackend {
         read.map_err(|err| self.error(err))
     }
 
-    fn attempts(&mut self) -> Result<Vec<AttemptRow>, Error> {
+    fn attempts(&mut self) -> Result<Vec<AttemptRow>, StateError> {
         read_attempts(&self.conn, "ORDER BY id", []).map_err(|err| self.error(err))
     }
 
-    fn find(&mut self, campaign: &str, task_name: &str) -> Result<Option<AttemptRow>, Error> {
+    fn find(&mut self, campaign: &str, task_name: &str) -> Result<Option<AttemptRow>, StateError> {
         let found = read_attempts(
             &self.conn,
             "WHERE campaign = ?1 AND task_name = ?2 \
@@ -411,12 +411,12 @@ impl Backend for SqliteBackend {
             .map_err(|err| self.error(err))
     }
 
-    fn numbers(&mut self, attempt_id: i64) -> Result<Vec<NumberRow>, Error> {
+    fn numbers(&mut self, attempt_id: i64) -> Result<Vec<NumberRow>, StateError> {
         read_numbers(&self.conn, "WHERE attempt_id = ?1", [attempt_id])
             .map_err(|err| self.error(err))
     }
 
-    fn record_intent(&mut self, intent: &Intent) -> Result<Option<i64>, Error> {
+    fn record_intent(&mut self, intent: &Intent) -> Result<Option<i64>, StateError> {
         let now = crate::clock::now();
         let written = self.write("intent", |tx| {
             tx.execute(
@@ -455,7 +455,7 @@ impl Backend for SqliteBackend {
         }
     }
 
-    fn update(&mut self, update: &Update) -> Result<bool, Error> {
+    fn update(&mut self, update: &Update) -> Result<bool, StateError> {
         let now = crate::clock::now();
         let written = self.write(super::update_event(update), |tx| match update {
             Update::Outcome {
@@ -509,7 +509,7 @@ impl Backend for SqliteBackend {
             .map_err(|err| self.error(err))
     }
 
-    fn settle_interrupted(&mut self) -> Result<usize, Error> {
+    fn settle_interrupted(&mut self) -> Result<usize, StateError> {
         let now = crate::clock::now();
         let settled = self.transaction(TransactionBehavior::Immediate, |tx| {
             let changed = tx.execute(
@@ -531,10 +531,10 @@ impl Backend for SqliteBackend {
         settled.map_err(|err| self.error(err))
     }
 
-    fn lock(&mut self) -> Result<(), Error> {
+    fn lock(&mut self) -> Result<(), StateError> {
         if self.lock.is_none() {
             self.lock = Some(StateLock::acquire(&self.resolved).map_err(|err| {
-                Error::msg(err.to_string().replace(
+                StateError::msg(err.to_string().replace(
                     &self.resolved.display().to_string(),
                     &self.shown.display().to_string(),
                 ))
@@ -545,11 +545,11 @@ impl Backend for SqliteBackend {
         Ok(())
     }
 
-    fn lock_holder(&mut self) -> Result<Option<String>, Error> {
+    fn lock_holder(&mut self) -> Result<Option<String>, StateError> {
         StateLock::holder(&self.resolved)
     }
 
-    fn check(&mut self) -> Result<(), Error> {
+    fn check(&mut self) -> Result<(), StateError> {
         let mut statement = self
             .conn
             .prepare("PRAGMA quick_check")
@@ -561,7 +561,7 @@ impl Backend for SqliteBackend {
         if problems.len() == 1 && problems[0] == "ok" {
             return Ok(());
         }
-        Err(Error::msg(format!(
+        Err(StateError::msg(format!(
             "the state file {} is damaged (SQLite's quick_check: {}); nothing was sent. Restore \
              it from a backup (or the copy it was made from) before applying again",
             self.shown.display(),
@@ -569,7 +569,7 @@ impl Backend for SqliteBackend {
         )))
     }
 
-    fn begin_run(&mut self, holder: &LockInfo) -> Result<(), Error> {
+    fn begin_run(&mut self, holder: &LockInfo) -> Result<(), StateError> {
         let run = uuid::Uuid::new_v4().simple().to_string();
         let marker = serde_json::to_string(&RunMarker {
             run: run.clone(),
@@ -585,7 +585,7 @@ impl Backend for SqliteBackend {
             .map_err(|err| self.error(err))
     }
 
-    fn end_run(&mut self) -> Result<(), Error> {
+    fn end_run(&mut self) -> Result<(), StateError> {
         let closed = self.transaction(TransactionBehavior::Immediate, |tx| {
             tx.execute("DELETE FROM meta WHERE key IN ('run', 'run_journal')", [])
                 .map(drop)
@@ -594,7 +594,7 @@ impl Backend for SqliteBackend {
         self.checkpoint()
     }
 
-    fn dump(&mut self) -> Result<Dump, Error> {
+    fn dump(&mut self) -> Result<Dump, StateError> {
         let dumped = self.transaction(TransactionBehavior::Deferred, |tx| {
             let mut journal = tx.prepare(
                 "SELECT at, coalesce(attempt_id, 0), event, detail FROM journal ORDER BY seq",
@@ -619,7 +619,7 @@ impl Backend for SqliteBackend {
         dumped.map_err(|err| self.error(err))
     }
 
-    fn load(&mut self, dump: &Dump) -> Result<(), Error> {
+    fn load(&mut self, dump: &Dump) -> Result<(), StateError> {
         let loaded = self.transaction(TransactionBehavior::Immediate, |tx| {
             let mut attempt = tx.prepare(
                 "INSERT INTO attempts (id, campaign, base_name, task_name, settings, status, \
@@ -667,7 +667,7 @@ impl Backend for SqliteBackend {
         self.checkpoint()
     }
 
-    fn is_empty(&mut self) -> Result<bool, Error> {
+    fn is_empty(&mut self) -> Result<bool, StateError> {
         let count: i64 = self
             .conn
             .query_row("SELECT count(*) FROM attempts", [], |row| row.get(0))
@@ -716,12 +716,12 @@ fn format_of(conn: &Connection) -> rusqlite::Result<i64> {
 
 /// The path to open: symlinks resolved, so every name of a file is one state. A path that does
 /// not exist resolves inside its (created) folder.
-fn resolve(path: &Path) -> Result<PathBuf, Error> {
+fn resolve(path: &Path) -> Result<PathBuf, StateError> {
     match std::fs::canonicalize(path) {
         Ok(resolved) => Ok(resolved),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             if std::fs::symlink_metadata(path).is_ok() {
-                return Err(Error::msg(format!(
+                return Err(StateError::msg(format!(
                     "the state path {} is a symbolic link to a file that does not exist; \
                      refusing to create a state behind it",
                     path.display()
@@ -731,27 +731,28 @@ fn resolve(path: &Path) -> Result<PathBuf, Error> {
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
-            std::fs::create_dir_all(parent).map_err(|err| Error::io(parent, err))?;
-            let parent = std::fs::canonicalize(parent).map_err(|err| Error::io(parent, err))?;
+            std::fs::create_dir_all(parent).map_err(|err| StateError::io(parent, err))?;
+            let parent =
+                std::fs::canonicalize(parent).map_err(|err| StateError::io(parent, err))?;
             let name = path.file_name().ok_or_else(|| {
-                Error::msg(format!("the state path {} names no file", path.display()))
+                StateError::msg(format!("the state path {} names no file", path.display()))
             })?;
             Ok(parent.join(name))
         }
-        Err(err) => Err(Error::io(path, err)),
+        Err(err) => Err(StateError::io(path, err)),
     }
 }
 
 /// Refuses anything at the path that cannot be a campaignctl state file, before SQLite sees it.
-fn check_file(shown: &Path, resolved: &Path) -> Result<(), Error> {
+fn check_file(shown: &Path, resolved: &Path) -> Result<(), StateError> {
     let refuse = |why: &str| {
-        Err(Error::msg(format!(
+        Err(StateError::msg(format!(
             "{} {why}; refusing to use it as state, nothing was written. Pass --state the \
              path of a campaignctl state, or a path that does not exist yet to start a new one",
             shown.display()
         )))
     };
-    let metadata = std::fs::metadata(resolved).map_err(|err| Error::io(shown, err))?;
+    let metadata = std::fs::metadata(resolved).map_err(|err| StateError::io(shown, err))?;
     if !metadata.is_file() {
         return refuse("is not a regular file");
     }
@@ -759,7 +760,7 @@ fn check_file(shown: &Path, resolved: &Path) -> Result<(), Error> {
     {
         use std::os::unix::fs::MetadataExt;
         if metadata.nlink() > 1 {
-            return Err(Error::msg(format!(
+            return Err(StateError::msg(format!(
                 "the state file {} has {} hard links: under several names one state would get \
                  several locks and journals, and two applies could send the same numbers; \
                  refusing to use it, nothing was written. Keep one name (remove the other links) and point --state, \
@@ -773,7 +774,7 @@ fn check_file(shown: &Path, resolved: &Path) -> Result<(), Error> {
         return refuse("is an empty file (0 bytes), not a campaignctl state");
     }
     let mut header = [0u8; 16];
-    let mut file = std::fs::File::open(resolved).map_err(|err| Error::io(shown, err))?;
+    let mut file = std::fs::File::open(resolved).map_err(|err| StateError::io(shown, err))?;
     if file.read_exact(&mut header).is_err() || &header != b"SQLite format 3\0" {
         return refuse("is not a campaignctl state (not a SQLite database at all)");
     }
@@ -782,12 +783,12 @@ fn check_file(shown: &Path, resolved: &Path) -> Result<(), Error> {
 
 /// Creates a new state at `resolved` atomically: built in a temporary file beside it (mode
 /// 0600: state holds phone numbers), then moved into place unless something got there first.
-fn create(shown: &Path, resolved: &Path) -> Result<(), Error> {
+fn create(shown: &Path, resolved: &Path) -> Result<(), StateError> {
     let folder = resolved.parent().unwrap_or(Path::new("."));
     let temporary = tempfile::Builder::new()
         .prefix(".campaignctl-new-state-")
         .tempfile_in(folder)
-        .map_err(|err| Error::io(folder, err))?;
+        .map_err(|err| StateError::io(folder, err))?;
     {
         let conn = Connection::open(temporary.path()).map_err(|err| sql_error(shown, err))?;
         let (id, plan_key) = super::new_identity();
@@ -808,12 +809,12 @@ fn create(shown: &Path, resolved: &Path) -> Result<(), Error> {
     temporary
         .as_file()
         .sync_all()
-        .map_err(|err| Error::io(shown, err))?;
+        .map_err(|err| StateError::io(shown, err))?;
     match temporary.persist_noclobber(resolved) {
         Ok(_) => Ok(()),
         // Another process created it first: use theirs.
         Err(err) if err.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(err) => Err(Error::io(shown, err.error)),
+        Err(err) => Err(StateError::io(shown, err.error)),
     }
 }
 
@@ -898,6 +899,6 @@ fn wal_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn sql_error(path: &Path, err: rusqlite::Error) -> Error {
-    Error::msg(format!("state file {}: {err}", path.display()))
+fn sql_error(path: &Path, err: rusqlite::Error) -> StateError {
+    StateError::msg(format!("state file {}: {err}", path.display()))
 }

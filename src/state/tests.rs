@@ -14,7 +14,7 @@ fn sqlite(path: &Path) -> Location {
     Location::Sqlite(path.to_owned())
 }
 
-fn open(path: &Path) -> Result<Store, Error> {
+fn open(path: &Path) -> Result<Store, StateError> {
     Store::open(&sqlite(path))
 }
 

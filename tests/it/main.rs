@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // Tests report seeds and counts.
 
 mod apply;
+mod architecture;
 mod cli;
 mod confinement;
 mod editor;
