@@ -21,7 +21,7 @@ pub struct StateArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum StateCommand {
     /// List every task sent, with its outcome.
-    List,
+    List(ListArgs),
     /// Show one task: settings, outcome, provider answer and numbers.
     Show(TaskArg),
     /// Decide a task in doubt: the provider did (`--created`) or did not (`--not-created`)
@@ -54,6 +54,19 @@ pub struct MigrateArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// `human` columns, or one `json` document for scripts (counts, never numbers).
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct TaskArg {
     /// The task as `CAMPAIGN/TASK NAME`, e.g. "spring-renewal/renewal-2026Q2-north #2".
     #[arg(value_name = "CAMPAIGN/TASK")]
@@ -75,9 +88,13 @@ pub struct ResolveArgs {
 
 pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError> {
     match args.command {
-        StateCommand::List => {
+        StateCommand::List(args) => {
             let mut store = open_existing(global)?;
-            out!("{}", render_list(&store.attempts()?))?;
+            let attempts = store.attempts()?;
+            match args.format {
+                ListFormat::Human => out!("{}", super::views::human::state::list(&attempts))?,
+                ListFormat::Json => outln!("{}", super::views::json::state::list(&attempts))?,
+            }
         }
         StateCommand::Show(task) => {
             let mut store = open_existing(global)?;
@@ -167,38 +184,6 @@ fn find(store: &mut Store, spec: &str) -> Result<Attempt, Error> {
             "no task \"{task}\" in campaign {campaign} in state (see `campaignctl state list`)"
         ))
     })
-}
-
-fn render_list(attempts: &[Attempt]) -> String {
-    if attempts.is_empty() {
-        return "State holds no tasks yet. (What `apply --sandbox` sent is in the sandbox's own \
-                state: `campaignctl state list --sandbox`.)\n"
-            .to_owned();
-    }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<9} {:>8}  {:<20}  TASK",
-        "STATUS", "NUMBERS", "UPDATED"
-    );
-    for a in attempts {
-        let mut status = a.status.as_str().to_owned();
-        if a.forgotten {
-            status.push('*');
-        }
-        let _ = writeln!(
-            out,
-            "{status:<9} {:>8}  {:<20}  {}/\"{}\"",
-            a.number_count, a.updated_at, a.campaign, a.task_name
-        );
-    }
-    if attempts.iter().any(|a| a.forgotten) {
-        let _ = writeln!(
-            out,
-            "(* forgotten: hidden from plans, numbers still count as sent)"
-        );
-    }
-    out
 }
 
 fn render_show(store: &mut Store, attempt: &Attempt, show_numbers: bool) -> Result<String, Error> {

@@ -283,5 +283,26 @@ fn apply_reports_as_json_and_both_commands_write_the_job_summary() {
         .collect::<Vec<_>>()
         .join("\n");
     insta::assert_snapshot!("job_summary", written);
+
+    let (code, listed, _) = campaignctl(dir.path(), &["state", "list", "--format", "json"]);
+    assert_eq!(code, 0);
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let statuses: Vec<(&str, &str)> = listed["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["taskName"].as_str().unwrap(),
+                t["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [("renewal-north", "created"), ("renewal-south", "in-doubt")],
+        "{listed:#}"
+    );
+    assert_eq!(listed["formatVersion"], 1);
     runtime.block_on(sandbox.shutdown());
 }

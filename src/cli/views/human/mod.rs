@@ -4,6 +4,7 @@ pub mod apply;
 pub mod diagnostics;
 pub mod plan;
 pub mod reconcile;
+pub mod state;
 pub mod style;
 
 use campaignctl::diagnostic::escape;

@@ -5,3 +5,4 @@ pub mod apply;
 pub mod diagnostics;
 pub mod plan;
 pub mod reconcile;
+pub mod state;
