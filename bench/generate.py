@@ -19,8 +19,8 @@ of the ways people write them (`07100 123456`, `+44 7100 123456`, `(07100) 12345
 `447100123456`, `0044 7100 123456`, ...). They may be real people's numbers: the benchmark only
 ever *plans* them, it never applies them, not even to the sandbox.
 
-The numbers that `thousand/` and `apply/` use come from Ofcom's range for drama, 07700 900000 to
-07700 900999, which is never assigned to anyone.
+The numbers that `thousand/` and `apply/` use come from Ofcom's London range for drama, 020 7946 0000 to
+020 7946 0999, which is never assigned to anyone.
 
 Running it twice with the same arguments writes byte-identical files: the only randomness is a
 SplitMix64 generator with a fixed seed, which (unlike `random`) no Python version changes.
@@ -96,8 +96,8 @@ FORMS = [
 
 
 def fictional(k, rng):
-    """The k-th number (0..999) of the 07700 900xxx drama range, in a random form."""
-    n = f"7700900{k % 1000:03d}"
+    """The k-th number (0..999) of the 020 7946 0xxx drama range, in a random form."""
+    n = f"2079460{k % 1000:03d}"
     return FORMS[rng.below(len(FORMS))](n)
 
 

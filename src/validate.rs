@@ -872,7 +872,7 @@ mod tests {
         assert_eq!(
             messages,
             [
-                "unknown key `phoneColumn`; allowed keys: file, other",
+                "unknown key `phoneColumn`; allowed keys: file, other, check",
                 "`file`: file \"list.txt\" not found",
             ]
         );

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use campaignctl::error::{EXIT_CHANGES, EXIT_OK, Error};
 use campaignctl::nxcc::CreateAndCall;
+use campaignctl::phone::{NumberType, TypeCounts};
 use campaignctl::plan::saved::SavedPlan;
 use campaignctl::plan::{Action, Change, Plan};
 use campaignctl::state::Store;
@@ -123,10 +124,27 @@ pub fn render_human(plan: &Plan, show_numbers: bool) -> String {
         if !dropped.is_empty() {
             let _ = writeln!(out, "    ({})", dropped.join(", "));
         }
+        if let Some(types) = types_line(&campaign.number_types) {
+            let _ = writeln!(out, "    ({types})");
+        }
         let _ = writeln!(out);
     }
     let _ = writeln!(out, "{}", summary_line(plan));
     out
+}
+
+/// `numbers by type: fixedLine 3, mobile 2`, with the type names `numberTypes` takes.
+fn types_line(counts: &TypeCounts) -> Option<String> {
+    let parts: Vec<String> = counts
+        .nonzero()
+        .map(|(kind, count)| match kind {
+            NumberType::Unknown => {
+                format!("unknown {count} (accepted by `check: possible-length`)")
+            }
+            _ => format!("{} {count}", kind.key()),
+        })
+        .collect();
+    (!parts.is_empty()).then(|| format!("numbers by type: {}", parts.join(", ")))
 }
 
 fn render_change(out: &mut String, change: &Change, show_numbers: bool) {

@@ -23,7 +23,9 @@ use crate::model::{ApiEnum, Campaign, NumberSource};
 use crate::nxcc::{CallItem, CreateAndCall};
 use crate::validate::LoadedCampaign;
 
-use crate::phone::{E164, LibPhoneNumber, PhoneError, PhoneNormalizer};
+use crate::phone::{
+    Dialed, E164, Facts, LibPhoneNumber, Number, PhoneError, PhoneNormalizer, Rules, TypeCounts,
+};
 use crate::template::{self, Piece, TemplateError, Templates};
 pub use order_id::order_id;
 use sources::{Batch, CsvReader, Header, OpenError, Problems, Reader, TextReader};
@@ -40,6 +42,9 @@ pub struct ExpandedCampaign {
     pub duplicates_dropped: usize,
     /// Numbers dropped because an `exclude` source lists them (every occurrence counts).
     pub excluded: usize,
+    /// The numbers of the tasks by type; those of type `unknown` were accepted by a source's
+    /// `check: possible-length` and would fail the full check.
+    pub types: TypeCounts,
     /// Every file the tasks were made from: the campaign file and each data file read, sorted.
     /// A saved plan records their hashes, so that applying it can tell when one changed.
     pub inputs: Vec<PathBuf>,
@@ -51,6 +56,8 @@ pub struct DesiredTask {
     /// The body: `call_list` holds all of the task's numbers, in source order, after
     /// exclusion and deduplication.
     pub body: CreateAndCall,
+    /// The type and time zones of each number of `body.call_list`, in the same order.
+    pub facts: Vec<Facts>,
 }
 
 /// What checking and expanding the campaign files under some paths found.
@@ -125,6 +132,7 @@ struct Taken {
     numbers: FxHashSet<E164>,
     duplicates: usize,
     excluded: usize,
+    types: TypeCounts,
 }
 
 /// The two lists of sources, by the key that holds them in the campaign file.
@@ -179,6 +187,7 @@ impl<'a> Expansion<'a> {
             tasks,
             duplicates_dropped: taken.duplicates,
             excluded: taken.excluded,
+            types: taken.types,
             inputs: inputs.into_iter().collect(),
         })
     }
@@ -333,11 +342,13 @@ impl<'a> Expansion<'a> {
                     continue;
                 };
                 inputs.extend(open.path.clone());
-                stream(&mut open, self.normalizer, country, |_, results| {
+                let rules = Rules::exclusions();
+                stream(&mut open, self.normalizer, country, &rules, |_, results| {
                     // A number of another country is excluded as written; text that is no
                     // number of the task's country cannot equal a number the task dials.
                     excluded.extend(results.into_iter().filter_map(|result| match result {
-                        Ok(number) | Err(PhoneError::OtherCountry { number }) => Some(number),
+                        Ok(Number { e164: number, .. })
+                        | Err(PhoneError::OtherCountry { number }) => Some(number),
                         Err(_) => None,
                     }));
                 });
@@ -360,7 +371,13 @@ impl<'a> Expansion<'a> {
         let (kept_before, dropped_before) =
             (taken.numbers.len(), taken.duplicates + taken.excluded);
         let mut call_list = Vec::new();
+        let mut facts = Vec::new();
         let country = setup.body.country.as_str();
+        let dialed = self
+            .campaign
+            .number_types
+            .as_deref()
+            .map_or_else(Dialed::default, Dialed::listed);
         for (index, source) in self.campaign.numbers.iter().enumerate() {
             let Ok(path) = self.source_path(&setup, NUMBERS, index, source, problems) else {
                 continue;
@@ -373,46 +390,62 @@ impl<'a> Expansion<'a> {
             let other = self.other(&setup, index, source, &open, problems);
             let mut invalid = open.problems.sibling();
             let mut other_failed: Option<(TemplateError, Position)> = None;
-            stream(&mut open, self.normalizer, country, |batch, results| {
-                let mut kept: Vec<(usize, E164)> = Vec::with_capacity(results.len());
-                taken.numbers.reserve(results.len());
-                for (row, result) in results.into_iter().enumerate() {
-                    match result {
-                        Ok(number) if excluded.contains(&number) => taken.excluded += 1,
-                        Ok(number) => {
-                            if taken.numbers.insert(number) {
-                                kept.push((row, number));
-                            } else {
-                                taken.duplicates += 1;
+            let rules = Rules {
+                check: source.check(),
+                dialed,
+            };
+            stream(
+                &mut open,
+                self.normalizer,
+                country,
+                &rules,
+                |batch, results| {
+                    let mut kept: Vec<(usize, E164, Facts)> = Vec::with_capacity(results.len());
+                    taken.numbers.reserve(results.len());
+                    for (row, result) in results.into_iter().enumerate() {
+                        match result {
+                            Ok(Number { e164, .. }) if excluded.contains(&e164) => {
+                                taken.excluded += 1
+                            }
+                            Ok(Number { e164, facts: known }) => {
+                                if taken.numbers.insert(e164) {
+                                    kept.push((row, e164, known));
+                                    taken.types.add(known.kind);
+                                } else {
+                                    taken.duplicates += 1;
+                                }
+                            }
+                            Err(err) => invalid
+                                .push(batch.position(row), err.message(batch.phone(row), country)),
+                        }
+                    }
+                    let items: Vec<Result<CallItem, TemplateError>> = kept
+                        .par_iter()
+                        .map(|&(row, number, _)| {
+                            let user_phone = number.digits();
+                            Ok(CallItem {
+                                order_id: order_id::order_id_of_digits(
+                                    &self.campaign.name,
+                                    &user_phone,
+                                ),
+                                user_phone,
+                                other: other.value(batch, row)?,
+                            })
+                        })
+                        .collect();
+                    for (item, &(row, _, known)) in items.into_iter().zip(&kept) {
+                        match item {
+                            Ok(item) => {
+                                call_list.push(item);
+                                facts.push(known);
+                            }
+                            Err(err) => {
+                                other_failed.get_or_insert((err, batch.position(row)));
                             }
                         }
-                        Err(err) => invalid
-                            .push(batch.position(row), err.message(batch.phone(row), country)),
                     }
-                }
-                let items: Vec<Result<CallItem, TemplateError>> = kept
-                    .par_iter()
-                    .map(|&(row, number)| {
-                        let user_phone = number.digits();
-                        Ok(CallItem {
-                            order_id: order_id::order_id_of_digits(
-                                &self.campaign.name,
-                                &user_phone,
-                            ),
-                            user_phone,
-                            other: other.value(batch, row)?,
-                        })
-                    })
-                    .collect();
-                for (item, &(row, _)) in items.into_iter().zip(&kept) {
-                    match item {
-                        Ok(item) => call_list.push(item),
-                        Err(err) => {
-                            other_failed.get_or_insert((err, batch.position(row)));
-                        }
-                    }
-                }
-            });
+                },
+            );
             if let Some((err, at)) = other_failed {
                 let pointer = format!("/{NUMBERS}/{index}/other");
                 let mut problem = self.template_problem(&pointer, err);
@@ -454,6 +487,7 @@ impl<'a> Expansion<'a> {
                 call_list,
                 ..setup.body
             },
+            facts,
         }
     }
 
@@ -738,9 +772,14 @@ impl Other<'_> {
 
 /// Reads a source to its end. Each batch is normalized on all cores while the next one is
 /// read, then handed to `consume` with one result per row, in order.
-fn stream<F>(open: &mut OpenSource, normalizer: &dyn PhoneNormalizer, country: &str, mut consume: F)
-where
-    F: FnMut(&Batch, Vec<Result<E164, PhoneError>>) + Send,
+fn stream<F>(
+    open: &mut OpenSource,
+    normalizer: &dyn PhoneNormalizer,
+    country: &str,
+    rules: &Rules,
+    mut consume: F,
+) where
+    F: FnMut(&Batch, Vec<Result<Number, PhoneError>>) + Send,
 {
     let OpenSource {
         reader,
@@ -756,7 +795,7 @@ where
             || {
                 let results = (0..batch.len())
                     .into_par_iter()
-                    .map(|row| normalizer.normalize(batch.phone(row), country))
+                    .map(|row| normalizer.read(batch.phone(row), country, rules))
                     .collect();
                 consume(batch, results);
             },
