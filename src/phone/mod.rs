@@ -6,6 +6,8 @@
 //! belongs to, unless its source opted out (`check: possible-length`); see docs/decisions.md,
 //! "Expansion".
 
+mod fast;
+mod pattern;
 mod types;
 mod zones;
 
@@ -210,52 +212,64 @@ impl PhoneNormalizer for LibPhoneNumber {
 
     fn read(&self, raw: &str, country: &str, rules: &Rules) -> Result<Number, PhoneError> {
         let text = raw.trim();
-        if text.is_empty() {
-            return Err(PhoneError::Empty);
+        if let Some(found) = fast::read(text, country) {
+            let valid = found.kind != NumberType::Unknown || rules.check == Check::PossibleLength;
+            if valid && rules.dialed.allows(found.kind) {
+                return Ok(number(found.e164, found.calling_code, found.kind));
+            }
         }
-        let (Ok(region), Some(country_code)) = (Region::from_code(country), calling_code(country))
-        else {
-            return Err(PhoneError::UnknownCountry);
-        };
-        let number = PHONE_NUMBER_UTIL
-            .parse(text, Some(region))
-            .map_err(|err| match err {
-                ParseError::InvalidCountryCode => PhoneError::UnknownCallingCode,
-                ParseError::TooShortAfterIdd | ParseError::TooShortNsn => PhoneError::TooShort,
-                ParseError::TooLongNsn => PhoneError::TooLong,
-                ParseError::NotANumber(_) => PhoneError::NotANumber,
-            })?;
-        if number
-            .extension
-            .as_deref()
-            .is_some_and(|ext| !ext.is_empty())
-        {
-            return Err(PhoneError::Extension);
-        }
-        if text.bytes().any(|b| b.is_ascii_alphabetic())
-            || (!text.is_ascii() && text.chars().any(char::is_alphabetic))
-        {
-            return Err(PhoneError::Letters);
-        }
-        match PHONE_NUMBER_UTIL.is_possible_number_with_reason(&number) {
-            Ok(NumberLengthType::IsPossible) => {}
-            Ok(NumberLengthType::IsPossibleLocalOnly) => return Err(PhoneError::LocalOnly),
-            Err(ValidationError::TooShort) => return Err(PhoneError::TooShort),
-            Err(ValidationError::TooLong) => return Err(PhoneError::TooLong),
-            Err(ValidationError::InvalidLength) => return Err(PhoneError::InvalidLength),
-            Err(ValidationError::InvalidCountryCode) => return Err(PhoneError::UnknownCallingCode),
-        }
-        // Every possible number fits; a longer one would be no E.164 number at all.
-        let e164 = e164_of(&number).ok_or(PhoneError::TooLong)?;
-        if number.country_code != country_code && !written_with_plus(text) {
-            return Err(PhoneError::OtherCountry { number: e164 });
-        }
-        let kind = NumberType::from_lib(PHONE_NUMBER_UTIL.get_number_type(&number));
-        let calling_code = u16::try_from(number.country_code).unwrap_or_default();
-        checked(e164, calling_code, kind, rules, || {
-            invalidity(&number, e164)
-        })
+        read_slowly(text, country, rules)
     }
+}
+
+/// The whole of libphonenumber's reading: what the fast path leaves to it, and the reference
+/// the fast path is held to.
+fn read_slowly(text: &str, country: &str, rules: &Rules) -> Result<Number, PhoneError> {
+    if text.is_empty() {
+        return Err(PhoneError::Empty);
+    }
+    let (Ok(region), Some(country_code)) = (Region::from_code(country), calling_code(country))
+    else {
+        return Err(PhoneError::UnknownCountry);
+    };
+    let number = PHONE_NUMBER_UTIL
+        .parse(text, Some(region))
+        .map_err(|err| match err {
+            ParseError::InvalidCountryCode => PhoneError::UnknownCallingCode,
+            ParseError::TooShortAfterIdd | ParseError::TooShortNsn => PhoneError::TooShort,
+            ParseError::TooLongNsn => PhoneError::TooLong,
+            ParseError::NotANumber(_) => PhoneError::NotANumber,
+        })?;
+    if number
+        .extension
+        .as_deref()
+        .is_some_and(|ext| !ext.is_empty())
+    {
+        return Err(PhoneError::Extension);
+    }
+    if text.bytes().any(|b| b.is_ascii_alphabetic())
+        || (!text.is_ascii() && text.chars().any(char::is_alphabetic))
+    {
+        return Err(PhoneError::Letters);
+    }
+    match PHONE_NUMBER_UTIL.is_possible_number_with_reason(&number) {
+        Ok(NumberLengthType::IsPossible) => {}
+        Ok(NumberLengthType::IsPossibleLocalOnly) => return Err(PhoneError::LocalOnly),
+        Err(ValidationError::TooShort) => return Err(PhoneError::TooShort),
+        Err(ValidationError::TooLong) => return Err(PhoneError::TooLong),
+        Err(ValidationError::InvalidLength) => return Err(PhoneError::InvalidLength),
+        Err(ValidationError::InvalidCountryCode) => return Err(PhoneError::UnknownCallingCode),
+    }
+    // Every possible number fits; a longer one would be no E.164 number at all.
+    let e164 = e164_of(&number).ok_or(PhoneError::TooLong)?;
+    if number.country_code != country_code && !written_with_plus(text) {
+        return Err(PhoneError::OtherCountry { number: e164 });
+    }
+    let kind = NumberType::from_lib(PHONE_NUMBER_UTIL.get_number_type(&number));
+    let calling_code = u16::try_from(number.country_code).unwrap_or_default();
+    checked(e164, calling_code, kind, rules, || {
+        invalidity(&number, e164)
+    })
 }
 
 /// Applies `rules` to a number read as `e164` of type `kind` ([`NumberType::Unknown`] when
@@ -276,13 +290,17 @@ fn checked(
             why: rules.dialed.refusal(kind),
         });
     }
-    Ok(Number {
+    Ok(number(e164, calling_code, kind))
+}
+
+fn number(e164: E164, calling_code: u16, kind: NumberType) -> Number {
+    Number {
         e164,
         facts: Facts {
             kind,
             zones: zones::zones_of(e164, calling_code, kind),
         },
-    })
+    }
 }
 
 /// Why a possible number is not valid, in the terms of what the writer can fix.
