@@ -3,9 +3,10 @@
 //! (`metadata.txt`, the same version as rlibphonenumber's), without its general-purpose
 //! machinery: no regex engine, no allocation, no text normalization.
 //!
-//! It only ever *accepts*: anything it is not sure of (another shape, a number it finds
-//! invalid, impossible or of another country, a calling code without a region) goes to
-//! rlibphonenumber, which then gives the verdict and the message. For inputs of those shapes
+//! It answers only where it is sure: a number that passes the possible-length check (with its
+//! type), one of another country written without `+`, or one whose length is impossible.
+//! Anything else (another shape, a calling code without a region, a national prefix that
+//! rewrites the number) goes to rlibphonenumber. For inputs of those shapes
 //! rlibphonenumber's parse depends only on the digits and on whether a `+` leads, which is
 //! what makes the steps below the same as its own; a test holds the two to the same answer on
 //! a million generated numbers of every region and every written form.
@@ -14,9 +15,9 @@ use std::sync::{LazyLock, OnceLock};
 
 use rustc_hash::FxHashMap;
 
-use super::E164;
 use super::pattern::Pattern;
 use super::types::NumberType;
+use super::{E164, PhoneError};
 
 /// libphonenumber's bounds on a national significant number and a calling code.
 const MIN_NSN: usize = 2;
@@ -37,30 +38,46 @@ pub struct Read {
     pub kind: NumberType,
 }
 
-/// Reads `text` (trimmed) for a task of region `country`, or `None` to leave it to
-/// rlibphonenumber.
-pub fn read(text: &str, country: &str) -> Option<Read> {
+/// Reads `text` (trimmed) for a task of region `country`, as rlibphonenumber would up to its
+/// possible-length check (errors are exactly its errors), or `None` to leave it to it.
+pub fn read(text: &str, country: &str) -> Option<Result<Read, PhoneError>> {
     let (plus, digits, count) = shape(text)?;
     let digits = &digits[..count];
     let region = METADATA.region(country)?;
     let (calling_code, national) = split(region, plus, digits)?;
-    // Another country's number written without `+` is refused: rlibphonenumber says so.
-    if calling_code != region.calling_code && !plus {
-        return None;
-    }
     let home = METADATA.main_region(calling_code)?;
-    if length(national, &home.general) != Length::Possible {
-        return None;
+    let refused = match length(national, &home.general) {
+        Length::Possible => None,
+        Length::LocalOnly => Some(PhoneError::LocalOnly),
+        Length::TooShort => Some(PhoneError::TooShort),
+        Length::TooLong => Some(PhoneError::TooLong),
+        Length::Invalid => Some(PhoneError::InvalidLength),
+    };
+    if let Some(err) = refused {
+        return Some(Err(err));
     }
-    let e164 = e164(calling_code, national)?;
+    let Some(e164) = e164(calling_code, national) else {
+        return Some(Err(PhoneError::TooLong));
+    };
+    if calling_code != region.calling_code && !plus {
+        return Some(Err(PhoneError::OtherCountry { number: e164 }));
+    }
     let kind = METADATA
         .region_of_number(calling_code, national)
         .map_or(NumberType::Unknown, |region| region.kind(national));
-    Some(Read {
+    Some(Ok(Read {
         e164,
         calling_code,
         kind,
-    })
+    }))
+}
+
+/// Whether `code` is a region of the metadata, in upper or lower case (`HK`, `hk`).
+pub fn is_known_region(code: &str) -> bool {
+    code.len() == 2
+        && METADATA
+            .regions
+            .contains_key(code.to_ascii_uppercase().as_str())
 }
 
 /// The digits of `text` and whether a `+` leads, when it is written with nothing but digits,
@@ -100,7 +117,7 @@ fn split<'d>(region: &Region, plus: bool, digits: &'d [u8]) -> Option<(u16, &'d 
     } else if let Some(after) = region.idd_end(digits) {
         let (code, rest) = calling_code_of(&digits[after..])?;
         (code, rest, true)
-    } else if let Some(rest) = region.without_own_code(digits) {
+    } else if let Some(rest) = region.without_own_code(digits)? {
         (region.calling_code, rest, true)
     } else {
         (region.calling_code, digits, false)
@@ -297,14 +314,17 @@ impl Region {
 
     /// The digits after the region's own calling code written without `+` (`44 20 …` in a GB
     /// task), when libphonenumber reads them so: the number is no valid-looking national
-    /// number with the code but is one without it, or is too long with it.
-    fn without_own_code<'d>(&self, digits: &'d [u8]) -> Option<&'d [u8]> {
+    /// number with the code but is one without it, or is too long with it. `None` when
+    /// unsure.
+    fn without_own_code<'d>(&self, digits: &'d [u8]) -> Option<Option<&'d [u8]>> {
         let mut code = itoa::Buffer::new();
-        let rest = digits.strip_prefix(code.format(self.calling_code).as_bytes())?;
+        let Some(rest) = digits.strip_prefix(code.format(self.calling_code).as_bytes()) else {
+            return Some(None);
+        };
         let stripped = self.strip_national_prefix(rest)?;
         let better =
             !self.general.pattern_matches(digits) && self.general.pattern_matches(stripped);
-        (better || length(digits, &self.general) == Length::TooLong).then_some(stripped)
+        Some((better || length(digits, &self.general) == Length::TooLong).then_some(stripped))
     }
 
     /// libphonenumber's `maybeStripNationalPrefixAndCarrierCode`: the number without its
@@ -583,7 +603,7 @@ mod tests {
                 |number| PHONE_NUMBER_UTIL.format(number, format).into_owned(),
             )
         };
-        let text = match rng.below(12) {
+        let text = match rng.below(13) {
             0 | 1 => formatted(PhoneNumberFormat::National),
             2 => formatted(PhoneNumberFormat::National).replace(' ', "-"),
             3 => formatted(PhoneNumberFormat::National).replace([' ', '-', '(', ')'], ""),
@@ -594,6 +614,8 @@ mod tests {
             8 => format!("{calling_code}{nsn}"),
             9 => format!("+{calling_code} (0){nsn}"),
             10 => format!("({}) {}", &nsn[..nsn.len() / 3], &nsn[nsn.len() / 3..]),
+            // A trunk prefix and a carrier code (Brazil's `0 21`, Colombia's `03`).
+            11 => format!("0{}{} {nsn}", rng.below(10), rng.below(10)),
             _ => formatted(PhoneNumberFormat::National).replace(' ', "."),
         };
         (text, REGIONS[task])
@@ -611,12 +633,11 @@ mod tests {
             for _ in 0..1000 {
                 let (text, country) = case(&mut rng, &examples);
                 let lenient = read_slowly(&text, country, &Rules::exclusions());
-                if let Some(found) = read(&text, country) {
+                if let Some(verdict) = read(&text, country) {
                     fast.fetch_add(1, Ordering::Relaxed);
-                    let slow = lenient.as_ref().expect("rlibphonenumber refuses it");
                     assert_eq!(
-                        (slow.e164, slow.facts.kind),
-                        (found.e164, found.kind),
+                        lenient.clone().map(|slow| (slow.e164, slow.facts.kind)),
+                        verdict.map(|found| (found.e164, found.kind)),
                         "{text:?} in {country}"
                     );
                 }
@@ -636,8 +657,8 @@ mod tests {
         // The fast path must carry the numbers that rlibphonenumber accepts, or it is no
         // fast path: all but those of the rare shapes it leaves alone.
         assert!(
-            fast * 10 >= accepted * 9,
-            "fast path took {fast} of {accepted} accepted numbers"
+            fast >= accepted * 9 / 10,
+            "fast path answered {fast} inputs; rlibphonenumber accepted {accepted}"
         );
     }
 
@@ -649,11 +670,11 @@ mod tests {
             text in "[+]?[0-9 ().-]{0,24}",
             region in proptest::sample::select(REGIONS.to_vec()),
         ) {
-            if let Some(found) = read(&text, region) {
+            if let Some(verdict) = read(text.trim(), region) {
                 let slow = read_slowly(text.trim(), region, &Rules::exclusions());
                 proptest::prop_assert_eq!(
                     slow.map(|number| (number.e164, number.facts.kind)),
-                    Ok((found.e164, found.kind))
+                    verdict.map(|found| (found.e164, found.kind))
                 );
             }
         }
@@ -676,15 +697,8 @@ mod tests {
         }
     }
 
+    /// About 14 s of the suite unoptimized (two cores): the million inputs are the proof.
     #[test]
-    fn fast_path_agrees_with_libphonenumber_on_200k_inputs() {
-        agree(200_000, 0x5EED_0013);
-    }
-
-    /// The million-input version, run by `scripts/phone-agreement` (in release mode it takes a
-    /// few seconds; unoptimized, longer than the suite should).
-    #[test]
-    #[ignore]
     fn fast_path_agrees_with_libphonenumber_on_a_million_inputs() {
         agree(1_000_000, 0x5EED_1000);
     }

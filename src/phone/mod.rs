@@ -207,16 +207,24 @@ pub struct LibPhoneNumber;
 
 impl PhoneNormalizer for LibPhoneNumber {
     fn is_known_region(&self, country: &str) -> bool {
-        calling_code(country).is_some()
+        // From the fast path's metadata: asking rlibphonenumber would build its regular
+        // expressions, most of the time `validate` of a small repository takes.
+        fast::is_known_region(country)
     }
 
     fn read(&self, raw: &str, country: &str, rules: &Rules) -> Result<Number, PhoneError> {
         let text = raw.trim();
-        if let Some(found) = fast::read(text, country) {
-            let valid = found.kind != NumberType::Unknown || rules.check == Check::PossibleLength;
-            if valid && rules.dialed.allows(found.kind) {
-                return Ok(number(found.e164, found.calling_code, found.kind));
+        match fast::read(text, country) {
+            Some(Ok(found)) => {
+                let valid =
+                    found.kind != NumberType::Unknown || rules.check == Check::PossibleLength;
+                if valid && rules.dialed.allows(found.kind) {
+                    return Ok(number(found.e164, found.calling_code, found.kind));
+                }
+                // Refused by the rules: rlibphonenumber's reading says why in full.
             }
+            Some(Err(err)) => return Err(err),
+            None => {}
         }
         read_slowly(text, country, rules)
     }
@@ -688,8 +696,23 @@ mod tests {
     #[test]
     fn regions_are_checked() {
         assert!(is_known_region("HK"));
+        assert!(is_known_region("hk"));
         assert!(!is_known_region("XX"));
         assert!(!is_known_region("HKG"));
+        assert!(!is_known_region("001"));
+        // The same regions as rlibphonenumber's, in either case.
+        for first in b'A'..=b'Z' {
+            for second in b'A'..=b'Z' {
+                let code = String::from_utf8(vec![first, second]).unwrap();
+                for code in [code.clone(), code.to_ascii_lowercase()] {
+                    assert_eq!(
+                        is_known_region(&code),
+                        calling_code(&code).is_some(),
+                        "{code}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
