@@ -252,8 +252,8 @@ struct Region {
     same_mobile_and_fixed_line: bool,
     leading_digits: Option<Pattern>,
     general: Desc,
-    /// Every other description, in the order libphonenumber's type check reads them.
-    types: Vec<(NumberType, Desc)>,
+    /// Every other description, by [`NumberType::index`].
+    types: [Option<Desc>; 12],
 }
 
 /// The types whose descriptions are read before fixed lines and mobiles, in that order.
@@ -270,9 +270,7 @@ const SPECIAL_TYPES: [NumberType; 8] = [
 
 impl Region {
     fn desc(&self, kind: NumberType) -> Option<&Desc> {
-        self.types
-            .iter()
-            .find_map(|(found, desc)| (*found == kind).then_some(desc))
+        self.types[kind.index()].as_ref()
     }
 
     /// libphonenumber's `getNumberTypeHelper`.
@@ -440,7 +438,7 @@ impl Region {
             same_mobile_and_fixed_line: false,
             leading_digits: None,
             general: Desc::default(),
-            types: Vec::new(),
+            types: Default::default(),
         };
         let pattern = |text: &str| match text {
             "-" => Ok(None),
@@ -457,7 +455,7 @@ impl Region {
                 "general" => region.general = desc(value)?,
                 _ => {
                     let kind = NumberType::ALL.into_iter().find(|kind| kind.key() == key)?;
-                    region.types.push((kind, desc(value)?));
+                    region.types[kind.index()] = Some(desc(value)?);
                 }
             }
         }

@@ -31,6 +31,9 @@ pub struct Pattern {
     program: Vec<Inst>,
     /// Capturing groups, not counting the whole match.
     groups: usize,
+    /// The digits a match can start with (all of them when it can be empty): most numbers
+    /// are of another type than most patterns they are tried against, and this tells at once.
+    first: u16,
 }
 
 /// A pattern's syntax tree.
@@ -63,15 +66,21 @@ impl Pattern {
         let mut program = Vec::new();
         emit(&tree, &mut program);
         program.push(Inst::Match);
+        let (first, empty) = first_digits(&tree);
         Ok(Pattern {
             program,
             groups: parser.groups,
+            first: if empty { ALL_DIGITS } else { first },
         })
     }
 
     /// Whether the whole of `digits` matches.
     pub fn matches(&self, digits: &[u8]) -> bool {
-        self.run(digits, true, &mut []).is_some()
+        let starts = match digits.first() {
+            Some(&digit) if digit.is_ascii_digit() => self.first & (1 << (digit - b'0')) != 0,
+            _ => true,
+        };
+        starts && self.run(digits, true, &mut []).is_some()
     }
 
     /// The end of the match at the start of `digits`, the first one a Perl-style engine
@@ -304,6 +313,34 @@ impl Parser<'_> {
 
 const ALL_DIGITS: u16 = 0x3ff;
 
+/// The digits a match of `node` can start with, and whether it can match nothing.
+fn first_digits(node: &Node) -> (u16, bool) {
+    match node {
+        Node::Digit(set) => (*set, false),
+        Node::End => (0, true),
+        Node::Group(inner, _) => first_digits(inner),
+        Node::Repeat(inner, min, _) => {
+            let (set, empty) = first_digits(inner);
+            (set, empty || *min == 0)
+        }
+        Node::Alternate(branches) => branches.iter().fold((0, false), |(set, empty), branch| {
+            let (first, can_be_empty) = first_digits(branch);
+            (set | first, empty || can_be_empty)
+        }),
+        Node::Concat(items) => {
+            let mut set = 0;
+            for item in items {
+                let (first, empty) = first_digits(item);
+                set |= first;
+                if !empty {
+                    return (set, false);
+                }
+            }
+            (set, true)
+        }
+    }
+}
+
 fn emit(node: &Node, program: &mut Vec<Inst>) {
     let here = |program: &Vec<Inst>| program.len() as u32;
     match node {
@@ -395,6 +432,17 @@ mod tests {
         // Greedy: the longest repetition is tried first.
         let greedy = Pattern::compile(r"(\d{1,3})").unwrap();
         assert_eq!(greedy.match_start(b"12345", &mut spans), Some(3));
+    }
+
+    #[test]
+    fn first_digits_are_those_a_match_can_start_with() {
+        let first = |pattern: &str| Pattern::compile(pattern).unwrap().first;
+        assert_eq!(first(r"7\d{9}|8[0-2]\d"), 0b1_1000_0000);
+        assert_eq!(first(r"(?:1|2?)3"), 0b1110);
+        assert_eq!(first(r"\d?"), ALL_DIGITS);
+        assert_eq!(first(r""), ALL_DIGITS);
+        assert!(!full(r"7\d{9}|8[0-2]\d", "9000000000"));
+        assert!(full(r"(?:1|2?)3", "3"));
     }
 
     #[test]
