@@ -74,10 +74,7 @@ pub fn read(text: &str, country: &str) -> Option<Result<Read, PhoneError>> {
 
 /// Whether `code` is a region of the metadata, in upper or lower case (`HK`, `hk`).
 pub fn is_known_region(code: &str) -> bool {
-    code.len() == 2
-        && METADATA
-            .regions
-            .contains_key(code.to_ascii_uppercase().as_str())
+    region_key(&code.to_ascii_uppercase()).is_some_and(|key| METADATA.regions.contains_key(&key))
 }
 
 /// The digits of `text` and whether a `+` leads, when it is written with nothing but digits,
@@ -358,9 +355,18 @@ impl Desc {
     }
 }
 
+/// A region code as a number, looked up once or more per number read: two ASCII letters.
+fn region_key(code: &str) -> Option<u16> {
+    match *code.as_bytes() {
+        [first, second] => Some(u16::from_be_bytes([first, second])),
+        _ => None,
+    }
+}
+
 /// Every region's metadata, each compiled on first use.
 struct Metadata {
-    regions: FxHashMap<&'static str, (&'static str, OnceLock<Option<Region>>)>,
+    /// By [`region_key`]: the region's block of the data, and the region once compiled.
+    regions: FxHashMap<u16, (&'static str, OnceLock<Option<Region>>)>,
     /// The regions of each calling code, its main region first.
     regions_of_code: FxHashMap<u16, Vec<&'static str>>,
 }
@@ -379,9 +385,11 @@ impl Metadata {
             let block = &rest[start + 1..];
             let end = block.find("\n@").map_or(block.len(), |end| end + 1);
             let code = block[1..].split(' ').next().unwrap_or_default();
-            metadata
-                .regions
-                .insert(code, (&block[..end], OnceLock::new()));
+            if let Some(key) = region_key(code) {
+                metadata
+                    .regions
+                    .insert(key, (&block[..end], OnceLock::new()));
+            }
             rest = &block[end.saturating_sub(1)..];
         }
         for line in text.lines().filter(|line| line.starts_with("cc ")) {
@@ -394,7 +402,7 @@ impl Metadata {
     }
 
     fn region(&self, code: &str) -> Option<&Region> {
-        let (text, compiled) = self.regions.get(code)?;
+        let (text, compiled) = self.regions.get(&region_key(code)?)?;
         compiled.get_or_init(|| Region::compile(text)).as_ref()
     }
 
@@ -507,14 +515,19 @@ mod tests {
     #[test]
     fn every_region_compiles() {
         assert!(METADATA.regions.len() > 240);
-        for code in METADATA.regions.keys() {
-            assert!(METADATA.region(code).is_some(), "{code}");
-        }
         for regions in METADATA.regions_of_code.values() {
             for code in regions.iter().filter(|code| **code != "001") {
-                assert!(METADATA.regions.contains_key(code), "{code}");
+                assert!(METADATA.region(code).is_some(), "{code}");
             }
         }
+        // Every region is some calling code's (001, the non-geographic entities, aside).
+        let listed: std::collections::HashSet<u16> = METADATA
+            .regions_of_code
+            .values()
+            .flatten()
+            .filter_map(|code| region_key(code))
+            .collect();
+        assert_eq!(listed.len(), METADATA.regions.len());
     }
 
     /// The regions the agreement test writes numbers for: every continent, every shape of
