@@ -47,7 +47,7 @@ fn subscriber() -> impl Strategy<Value = u32> {
     100u32..130
 }
 
-/// The number written in one of the ways people write UK mobile numbers.
+/// The number written in one of the ways people write UK numbers.
 fn written(subscriber: u32, form: usize) -> String {
     match form % 5 {
         0 => format!("020 7946 0{subscriber}"),
@@ -201,4 +201,48 @@ fn exclusions_accept_other_countries_and_skip_what_cannot_match() {
         .collect();
     assert_eq!(phones, ["12025550100", "442079460101"]);
     assert_eq!(campaign.excluded, 1);
+}
+
+/// Every number dialed carries its type and time zones, counted by type; a do-not-call entry
+/// removes a number that only a `check: possible-length` source accepts (Ofcom's drama range,
+/// which libphonenumber does not list), so exclusions reach every number a source can dial.
+#[test]
+fn numbers_carry_type_and_zones_and_exclusions_reach_lenient_sources() {
+    use campaignctl::phone::NumberType;
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = CAMPAIGN
+        .replace("matrix:\n  region: [north, south, west]\n", "")
+        .replace("t-{{ region }}", "t")
+        .replace(
+            "  - csv: \"data/{{ region }}.csv\"\n    other: \"{{ row.id }}\"\n",
+            "  - phones: [\"020 7946 0100\"]\n  - phones: [\"07700 900123\", \"07700 900124\"]\n    check: possible-length\n",
+        );
+    write(dir.path(), "prop.campaign.yaml", &campaign);
+    write(dir.path(), "dnc.txt", "+44 7700 900124\n");
+    let expanded = expand_in(dir.path()).unwrap();
+    let task = &expanded.tasks[0];
+    let phones: Vec<&str> = task
+        .body
+        .call_list
+        .iter()
+        .map(|item| item.user_phone.as_str())
+        .collect();
+    assert_eq!(phones, ["442079460100", "447700900123"]);
+    assert_eq!(expanded.excluded, 1);
+    let facts: Vec<(NumberType, Vec<&str>)> = task
+        .facts
+        .iter()
+        .map(|facts| (facts.kind, facts.zones.zones().to_vec()))
+        .collect();
+    assert_eq!(
+        facts,
+        [
+            (NumberType::FixedLine, vec!["Europe/London"]),
+            (NumberType::Unknown, vec!["Etc/Unknown"]),
+        ]
+    );
+    assert_eq!(
+        expanded.types.nonzero().collect::<Vec<_>>(),
+        [(NumberType::FixedLine, 1), (NumberType::Unknown, 1)]
+    );
 }
