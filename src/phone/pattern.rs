@@ -22,6 +22,10 @@ enum Inst {
     Save(u32),
     /// `$`: the end of the input.
     End,
+    /// Go to the branch of table N that the next digit starts (`u32::MAX`: none does): an
+    /// alternation whose branches start with different digits, as the metadata's trie-like
+    /// patterns mostly are, needs no backtracking.
+    Dispatch(u32),
     Match,
 }
 
@@ -29,6 +33,8 @@ enum Inst {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
     program: Vec<Inst>,
+    /// The branch targets of the `Dispatch` instructions, by digit.
+    tables: Vec<[u32; 10]>,
     /// Capturing groups, not counting the whole match.
     groups: usize,
     /// The digits a match can start with (all of them when it can be empty): most numbers
@@ -63,12 +69,13 @@ impl Pattern {
         if parser.at != parser.text.len() {
             return Err(Unsupported(parser.at));
         }
-        let mut program = Vec::new();
-        emit(&tree, &mut program);
-        program.push(Inst::Match);
+        let mut program = Program::default();
+        program.emit(&tree);
+        program.code.push(Inst::Match);
         let (first, empty) = first_digits(&tree);
         Ok(Pattern {
-            program,
+            program: program.code,
+            tables: program.tables,
             groups: parser.groups,
             first: if empty { ALL_DIGITS } else { first },
         })
@@ -144,6 +151,18 @@ impl Pattern {
                                 break;
                             }
                             pc += 1;
+                        }
+                        Inst::Dispatch(table) => {
+                            let target = match input.get(at) {
+                                Some(&byte) if byte.is_ascii_digit() => {
+                                    self.tables[table as usize][usize::from(byte - b'0')]
+                                }
+                                _ => u32::MAX,
+                            };
+                            if target == u32::MAX {
+                                break;
+                            }
+                            pc = target as usize;
                         }
                         Inst::Match => {
                             if whole && at != input.len() {
@@ -341,57 +360,105 @@ fn first_digits(node: &Node) -> (u16, bool) {
     }
 }
 
-fn emit(node: &Node, program: &mut Vec<Inst>) {
-    let here = |program: &Vec<Inst>| program.len() as u32;
-    match node {
-        Node::Digit(set) => program.push(Inst::Digit(*set)),
-        Node::End => program.push(Inst::End),
-        Node::Concat(items) => items.iter().for_each(|item| emit(item, program)),
-        Node::Group(inner, None) => emit(inner, program),
-        Node::Group(inner, Some(group)) => {
-            program.push(Inst::Save(2 * *group as u32));
-            emit(inner, program);
-            program.push(Inst::Save(2 * *group as u32 + 1));
-        }
-        Node::Alternate(branches) => {
-            // Split(this, next) before every branch but the last; each branch jumps to the
-            // end, patched once it is known.
-            let mut jumps = Vec::new();
-            for (index, branch) in branches.iter().enumerate() {
-                let split = program.len();
-                let last = index + 1 == branches.len();
-                if !last {
-                    program.push(Inst::Split(0, 0));
+#[derive(Default)]
+struct Program {
+    code: Vec<Inst>,
+    tables: Vec<[u32; 10]>,
+}
+
+impl Program {
+    fn here(&self) -> u32 {
+        self.code.len() as u32
+    }
+
+    fn emit(&mut self, node: &Node) {
+        match node {
+            Node::Digit(set) => self.code.push(Inst::Digit(*set)),
+            Node::End => self.code.push(Inst::End),
+            Node::Concat(items) => items.iter().for_each(|item| self.emit(item)),
+            Node::Group(inner, None) => self.emit(inner),
+            Node::Group(inner, Some(group)) => {
+                self.code.push(Inst::Save(2 * *group as u32));
+                self.emit(inner);
+                self.code.push(Inst::Save(2 * *group as u32 + 1));
+            }
+            Node::Alternate(branches) if disjoint(branches) => {
+                // Each branch is entered by its first digits, and jumps to the end.
+                let table = self.tables.len();
+                self.tables.push([u32::MAX; 10]);
+                self.code.push(Inst::Dispatch(table as u32));
+                let mut jumps = Vec::new();
+                for branch in branches {
+                    let start = self.here();
+                    let (first, _) = first_digits(branch);
+                    for digit in 0..10 {
+                        if first & (1 << digit) != 0 {
+                            self.tables[table][digit] = start;
+                        }
+                    }
+                    self.emit(branch);
+                    jumps.push(self.code.len());
+                    self.code.push(Inst::Jump(0));
                 }
-                emit(branch, program);
-                if !last {
-                    jumps.push(program.len());
-                    program.push(Inst::Jump(0));
-                    program[split] = Inst::Split(split as u32 + 1, here(program));
+                let end = self.here();
+                for jump in jumps {
+                    self.code[jump] = Inst::Jump(end);
                 }
             }
-            let end = here(program);
-            for jump in jumps {
-                program[jump] = Inst::Jump(end);
+            Node::Alternate(branches) => {
+                // Split(this, next) before every branch but the last; each branch jumps to the
+                // end, patched once it is known.
+                let mut jumps = Vec::new();
+                for (index, branch) in branches.iter().enumerate() {
+                    let split = self.code.len();
+                    let last = index + 1 == branches.len();
+                    if !last {
+                        self.code.push(Inst::Split(0, 0));
+                    }
+                    self.emit(branch);
+                    if !last {
+                        jumps.push(self.code.len());
+                        self.code.push(Inst::Jump(0));
+                        self.code[split] = Inst::Split(split as u32 + 1, self.here());
+                    }
+                }
+                let end = self.here();
+                for jump in jumps {
+                    self.code[jump] = Inst::Jump(end);
+                }
             }
-        }
-        Node::Repeat(inner, min, max) => {
-            for _ in 0..*min {
-                emit(inner, program);
-            }
-            // The optional copies: failing to take one skips all the rest (greedy).
-            let mut splits = Vec::new();
-            for _ in *min..*max {
-                splits.push(program.len());
-                program.push(Inst::Split(0, 0));
-                emit(inner, program);
-            }
-            let end = here(program);
-            for split in splits {
-                program[split] = Inst::Split(split as u32 + 1, end);
+            Node::Repeat(inner, min, max) => {
+                for _ in 0..*min {
+                    self.emit(inner);
+                }
+                // The optional copies: failing to take one skips all the rest (greedy).
+                let mut splits = Vec::new();
+                for _ in *min..*max {
+                    splits.push(self.code.len());
+                    self.code.push(Inst::Split(0, 0));
+                    self.emit(inner);
+                }
+                let end = self.here();
+                for split in splits {
+                    self.code[split] = Inst::Split(split as u32 + 1, end);
+                }
             }
         }
     }
+}
+
+/// Whether no two branches can start with the same digit and none can match nothing: then
+/// the next digit chooses the only branch that can match, as trying them in order would.
+fn disjoint(branches: &[Node]) -> bool {
+    let mut seen = 0u16;
+    for branch in branches {
+        let (first, empty) = first_digits(branch);
+        if empty || seen & first != 0 {
+            return false;
+        }
+        seen |= first;
+    }
+    true
 }
 
 #[cfg(test)]
@@ -443,6 +510,32 @@ mod tests {
         assert_eq!(first(r""), ALL_DIGITS);
         assert!(!full(r"7\d{9}|8[0-2]\d", "9000000000"));
         assert!(full(r"(?:1|2?)3", "3"));
+    }
+
+    #[test]
+    fn alternations_by_first_digit_match_as_in_order() {
+        let pattern = Pattern::compile(r"1[0-2]\d|2(?:0|3\d)|[89]").unwrap();
+        assert_eq!(pattern.tables.len(), 2, "{pattern:?}");
+        for (digits, expected) in [
+            ("100", true),
+            ("131", false),
+            ("20", true),
+            ("234", true),
+            ("21", false),
+            ("8", true),
+            ("9", true),
+            ("7", false),
+            ("", false),
+        ] {
+            assert_eq!(pattern.matches(digits.as_bytes()), expected, "{digits}");
+        }
+        // Overlapping or optional branches are tried in order.
+        assert!(Pattern::compile(r"12|1").unwrap().tables.is_empty());
+        assert!(Pattern::compile(r"1|2?").unwrap().tables.is_empty());
+        let mut spans = [None; 1];
+        let captured = Pattern::compile(r"(?:(1)2|3)4").unwrap();
+        assert_eq!(captured.match_start(b"1245", &mut spans), Some(3));
+        assert_eq!(spans, [Some((0, 1))]);
     }
 
     #[test]
