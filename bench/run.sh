@@ -3,9 +3,10 @@
 #
 #   bench/run.sh [--runs N] [--no-build] [BENCH...]
 #
-# BENCH is any of plan-million, plan-thousand, apply (default: all three):
+# BENCH is any of plan-million, plan-mixed, plan-thousand, apply (default: all four):
 #
 #   plan-million   plan --json of one campaign whose CSV holds 1,000,000 numbers
+#   plan-mixed     plan --json of one campaign of 1,000,000 numbers of 7 countries, 7 tasks
 #   plan-thousand  plan --json of 1,000 small campaign files
 #   apply          apply of 1,000 tasks of 100 numbers each to the sandbox, --parallelism 16
 #
@@ -30,12 +31,12 @@ while (($#)); do
         --runs) runs=$2; shift 2 ;;
         --runs=*) runs=${1#--runs=}; shift ;;
         --no-build) build=0; shift ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        plan-million|plan-thousand|apply) benches+=("$1"); shift ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        plan-million|plan-mixed|plan-thousand|apply) benches+=("$1"); shift ;;
         *) echo "bench/run.sh: unknown argument: $1 (see --help)" >&2; exit 1 ;;
     esac
 done
-((${#benches[@]})) || benches=(plan-million plan-thousand apply)
+((${#benches[@]})) || benches=(plan-million plan-mixed plan-thousand apply)
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --runs takes a positive number" >&2; exit 1; }
 
 
@@ -69,7 +70,7 @@ need curl curl
 need python3 python3
 
 data=$root/bench/data
-for set in million thousand apply; do
+for set in million mixed thousand apply; do
     if [[ ! -f $data/$set/GENERATED ]]; then
         echo "generating bench/data/$set ..." >&2
         python3 bench/generate.py --out "$data" --only "$set"
@@ -207,6 +208,8 @@ for b in "${benches[@]}"; do
     case $b in
         plan-million) bench_plan plan-million bench/data/million \
             ".summary.create == 1 and .summary.numbers == $(awk '/^rows/ {print $2}' "$data/million/GENERATED")" ;;
+        plan-mixed) bench_plan plan-mixed bench/data/mixed \
+            ".summary.create == 7 and .summary.numbers == $(awk '/^rows/ {print $2}' "$data/mixed/GENERATED")" ;;
         plan-thousand) bench_plan plan-thousand bench/data/thousand '.summary.create == 1000' ;;
         apply) bench_apply ;;
     esac

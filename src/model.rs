@@ -9,6 +9,8 @@ use indexmap::IndexMap;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
+use crate::phone::{Check, NumberType};
+
 /// The schema's `$id`: a name, not a location, so that no editor tries to download it and a
 /// copy of the file keeps its identity. Bump the version when a valid file could stop being
 /// valid.
@@ -54,6 +56,19 @@ pub struct Campaign {
     /// They are removed from every task of the campaign.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<NumberSource>,
+
+    /// The types of number this campaign dials, e.g. `[mobile, fixedLine]` (listing both
+    /// takes `fixedLineOrMobile` too, the numbers of countries such as the US that do not tell
+    /// them apart). Without it, every type but `premiumRate` and `sharedCost`. A number of
+    /// another type is an error at its line. `unknown` is the type of numbers a
+    /// `check: possible-length` source accepts outside every known range.
+    #[serde(
+        default,
+        rename = "numberTypes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(length(min = 1), example = ["mobile", "fixedLine"])]
+    pub number_types: Option<Vec<NumberType>>,
 }
 
 /// The schema of a `vars` or `matrix` key: a name that templates can use as `{{ name }}`.
@@ -166,6 +181,15 @@ impl NumberSource {
 
     /// The key that tells the forms apart, as written in the file.
     pub const DISCRIMINATORS: [&'static str; 3] = ["phones", "csv", "file"];
+
+    /// How strictly its numbers are checked.
+    pub fn check(&self) -> Check {
+        match self {
+            NumberSource::Phones(source) => source.check,
+            NumberSource::Csv(source) => source.check,
+            NumberSource::File(source) => source.check,
+        }
+    }
 }
 
 /// Numbers written in the campaign file.
@@ -180,6 +204,15 @@ pub struct PhonesSource {
     /// The pass-through value sent with each of these numbers (a template).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other: Option<String>,
+
+    /// How its numbers are checked: `full` (the default) dials only numbers in a range
+    /// libphonenumber knows to be allocated; `possible-length` only checks the length, for a
+    /// range so new that the phone-number metadata does not know it yet (the plan counts the
+    /// numbers accepted that way). Ignored in `exclude`, which always takes every number of a
+    /// possible length.
+    #[serde(default, skip_serializing_if = "Check::is_full")]
+    #[schemars(schema_with = "check_schema")]
+    pub check: Check,
 }
 
 /// A CSV file with a header row.
@@ -205,6 +238,15 @@ pub struct CsvSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 1), example = &";")]
     pub delimiter: Option<String>,
+
+    /// How its numbers are checked: `full` (the default) dials only numbers in a range
+    /// libphonenumber knows to be allocated; `possible-length` only checks the length, for a
+    /// range so new that the phone-number metadata does not know it yet (the plan counts the
+    /// numbers accepted that way). Ignored in `exclude`, which always takes every number of a
+    /// possible length.
+    #[serde(default, skip_serializing_if = "Check::is_full")]
+    #[schemars(schema_with = "check_schema")]
+    pub check: Check,
 }
 
 fn default_phone_column() -> String {
@@ -222,6 +264,15 @@ pub struct FileSource {
     /// The pass-through value sent with each of these numbers (a template).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other: Option<String>,
+
+    /// How its numbers are checked: `full` (the default) dials only numbers in a range
+    /// libphonenumber knows to be allocated; `possible-length` only checks the length, for a
+    /// range so new that the phone-number metadata does not know it yet (the plan counts the
+    /// numbers accepted that way). Ignored in `exclude`, which always takes every number of a
+    /// possible length.
+    #[serde(default, skip_serializing_if = "Check::is_full")]
+    #[schemars(schema_with = "check_schema")]
+    pub check: Check,
 }
 
 /// A phone number as written: a string, or digits that YAML read as an integer.
@@ -386,6 +437,29 @@ fn api_enum_schema<T: ApiEnum>() -> Schema {
         "enum": values,
         "markdownEnumDescriptions": markdown,
         "enumDescriptions": plain,
+    })
+}
+
+/// `full` or `possible-length`, each with its own description (an `enum`, so that editors
+/// insert `check: ` and offer the two values).
+fn check_schema(_: &mut SchemaGenerator) -> Schema {
+    let meanings = [
+        (
+            "full",
+            "The number must be in a range libphonenumber knows to be allocated in its country.",
+        ),
+        (
+            "possible-length",
+            "Only its length must be possible for its country: for a range so new that the \
+             phone-number metadata does not know it yet. The plan counts numbers accepted so.",
+        ),
+    ];
+    let descriptions: Vec<&str> = meanings.iter().map(|(_, meaning)| *meaning).collect();
+    json_schema!({
+        "type": "string",
+        "enum": meanings.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+        "markdownEnumDescriptions": descriptions,
+        "enumDescriptions": descriptions,
     })
 }
 

@@ -26,7 +26,9 @@ use crate::load::{Document, LoadedCampaign, Root};
 use crate::model::{ApiEnum, Campaign};
 use crate::nxcc::{CallItem, CreateAndCall};
 
-use crate::phone::{E164, LibPhoneNumber, PhoneError, PhoneNormalizer};
+use crate::phone::{
+    Dialed, E164, Facts, LibPhoneNumber, Number, PhoneError, PhoneNormalizer, Rules, TypeCounts,
+};
 use crate::template::{self, TemplateError, Templates};
 use open::stream;
 pub use order_id::order_id;
@@ -43,6 +45,9 @@ pub struct ExpandedCampaign {
     pub duplicates_dropped: usize,
     /// Numbers dropped because an `exclude` source lists them (every occurrence counts).
     pub excluded: usize,
+    /// The numbers of the tasks by type; those of type `unknown` were accepted by a source's
+    /// `check: possible-length` and would fail the full check.
+    pub types: TypeCounts,
     /// Every file the tasks were made from: the campaign file and each data file read, sorted.
     /// A saved plan records their hashes, so that applying it can tell when one changed.
     pub inputs: Vec<PathBuf>,
@@ -56,6 +61,8 @@ pub struct DesiredTask {
     /// The body: `call_list` holds all of the task's numbers, in source order, after
     /// exclusion and deduplication.
     pub body: CreateAndCall,
+    /// The type and time zones of each number of `body.call_list`, in the same order.
+    pub facts: Vec<Facts>,
 }
 
 /// Expands one checked campaign; every problem found comes back at once, sorted.
@@ -133,6 +140,7 @@ struct Taken {
     numbers: FxHashSet<E164>,
     duplicates: usize,
     excluded: usize,
+    types: TypeCounts,
 }
 
 /// The two lists of sources, by the key that holds them in the campaign file.
@@ -177,6 +185,7 @@ impl<'a> Expansion<'a> {
             tasks,
             duplicates_dropped: taken.duplicates,
             excluded: taken.excluded,
+            types: taken.types,
             inputs: inputs.into_iter().collect(),
             max_call_list_size: self.campaign.task.max_call_list_size,
         })
@@ -342,11 +351,13 @@ impl<'a> Expansion<'a> {
                     continue;
                 };
                 inputs.extend(open.path.clone());
-                stream(&mut open, self.normalizer, country, |_, results| {
+                let rules = Rules::exclusions();
+                stream(&mut open, self.normalizer, country, &rules, |_, results| {
                     // A number of another country is excluded as written; text that is no
                     // number of the task's country cannot equal a number the task dials.
                     excluded.extend(results.into_iter().filter_map(|result| match result {
-                        Ok(number) | Err(PhoneError::OtherCountry { number }) => Some(number),
+                        Ok(Number { e164: number, .. })
+                        | Err(PhoneError::OtherCountry { number }) => Some(number),
                         Err(_) => None,
                     }));
                     true
@@ -370,7 +381,13 @@ impl<'a> Expansion<'a> {
         let (kept_before, dropped_before) =
             (taken.numbers.len(), taken.duplicates + taken.excluded);
         let mut call_list = Vec::new();
+        let mut facts = Vec::new();
         let country = setup.body.country.as_str();
+        let dialed = self
+            .campaign
+            .number_types
+            .as_deref()
+            .map_or_else(Dialed::default, Dialed::listed);
         for (index, source) in self.campaign.numbers.iter().enumerate() {
             let Ok(path) = self.source_path(&setup, NUMBERS, index, source, problems) else {
                 continue;
@@ -384,51 +401,70 @@ impl<'a> Expansion<'a> {
             let mut invalid = open.problems.sibling(Kind::Number);
             let mut other_failed: Option<(TemplateError, Position)> = None;
             let mut over_limit = false;
-            stream(&mut open, self.normalizer, country, |batch, results| {
-                let mut kept: Vec<(usize, E164)> = Vec::with_capacity(results.len());
-                taken.numbers.reserve(results.len());
-                for (row, result) in results.into_iter().enumerate() {
-                    match result {
-                        Ok(number) if excluded.contains(&number) => taken.excluded += 1,
-                        Ok(number) => {
-                            if taken.numbers.insert(number) {
-                                kept.push((row, number));
-                            } else {
-                                taken.duplicates += 1;
+            let rules = Rules {
+                check: source.check(),
+                dialed,
+            };
+            stream(
+                &mut open,
+                self.normalizer,
+                country,
+                &rules,
+                |batch, results| {
+                    let mut kept: Vec<(usize, E164, Facts)> = Vec::with_capacity(results.len());
+                    taken.numbers.reserve(results.len());
+                    for (row, result) in results.into_iter().enumerate() {
+                        match result {
+                            Ok(Number { e164, .. }) if excluded.contains(&e164) => {
+                                taken.excluded += 1
+                            }
+                            Ok(Number { e164, facts: known }) => {
+                                if taken.numbers.insert(e164) {
+                                    kept.push((row, e164, known));
+                                    taken.types.add(known.kind);
+                                } else {
+                                    taken.duplicates += 1;
+                                }
+                            }
+                            Err(err) => {
+                                let shown = excerpt(batch.phone(row), self.reading.show_numbers);
+                                invalid.push(
+                                    batch.position(row),
+                                    err.message(&shown, country, self.reading.show_numbers),
+                                );
                             }
                         }
-                        Err(err) => {
-                            let shown = excerpt(batch.phone(row), self.reading.show_numbers);
-                            invalid.push(batch.position(row), err.message(&shown, country));
-                        }
                     }
-                }
-                let items: Vec<Result<CallItem, TemplateError>> = kept
-                    .par_iter()
-                    .map(|&(row, number)| {
-                        let user_phone = number.digits();
-                        Ok(CallItem {
-                            order_id: order_id::order_id_of_digits(
-                                &self.campaign.name,
-                                &user_phone,
-                            ),
-                            user_phone,
-                            other: other.value(batch, row)?,
+                    let items: Vec<Result<CallItem, TemplateError>> = kept
+                        .par_iter()
+                        .map(|&(row, number, _)| {
+                            let user_phone = number.digits();
+                            Ok(CallItem {
+                                order_id: order_id::order_id_of_digits(
+                                    &self.campaign.name,
+                                    &user_phone,
+                                ),
+                                user_phone,
+                                other: other.value(batch, row)?,
+                            })
                         })
-                    })
-                    .collect();
-                for (item, &(row, _)) in items.into_iter().zip(&kept) {
-                    match item {
-                        Ok(item) => call_list.push(item),
-                        Err(err) => {
-                            other_failed.get_or_insert((err, batch.position(row)));
+                        .collect();
+                    for (item, &(row, _, known)) in items.into_iter().zip(&kept) {
+                        match item {
+                            Ok(item) => {
+                                call_list.push(item);
+                                facts.push(known);
+                            }
+                            Err(err) => {
+                                other_failed.get_or_insert((err, batch.position(row)));
+                            }
                         }
                     }
-                }
-                // Past the limit one batch at most is held; the rest is not read.
-                over_limit = taken.numbers.len() > self.reading.max_numbers;
-                !over_limit
-            });
+                    // Past the limit one batch at most is held; the rest is not read.
+                    over_limit = taken.numbers.len() > self.reading.max_numbers;
+                    !over_limit
+                },
+            );
             if let Some((err, at)) = other_failed {
                 let pointer = format!("/{NUMBERS}/{index}/other");
                 let mut problem = self.template_problem(&pointer, err);
@@ -482,6 +518,7 @@ impl<'a> Expansion<'a> {
                 call_list,
                 ..setup.body
             },
+            facts,
         }
     }
 

@@ -10,7 +10,7 @@ use super::{Expansion, TaskSetup};
 use crate::diagnostic::{Diagnostic, Kind};
 use crate::load;
 use crate::model::NumberSource;
-use crate::phone::{E164, PhoneError, PhoneNormalizer};
+use crate::phone::{Number, PhoneError, PhoneNormalizer, Rules};
 use std::path::PathBuf;
 
 impl Expansion<'_> {
@@ -173,9 +173,10 @@ pub(super) fn stream<F>(
     open: &mut OpenSource,
     normalizer: &dyn PhoneNormalizer,
     country: &str,
+    rules: &Rules,
     mut consume: F,
 ) where
-    F: FnMut(&Batch, Vec<Result<E164, PhoneError>>) -> bool + Send,
+    F: FnMut(&Batch, Vec<Result<Number, PhoneError>>) -> bool + Send,
 {
     let OpenSource {
         reader,
@@ -191,7 +192,7 @@ pub(super) fn stream<F>(
             || {
                 let results = (0..batch.len())
                     .into_par_iter()
-                    .map(|row| normalizer.normalize(batch.phone(row), country))
+                    .map(|row| normalizer.read(batch.phone(row), country, rules))
                     .collect();
                 consume(batch, results)
             },
@@ -255,12 +256,21 @@ mod tests {
             path: None,
         };
         let mut seen = Vec::new();
-        stream(&mut open, &LibPhoneNumber, "GB", |batch, results| {
-            for (row, result) in results.into_iter().enumerate() {
-                seen.push((batch.position(row).line, result.map(E164::digits).ok()));
-            }
-            true
-        });
+        stream(
+            &mut open,
+            &LibPhoneNumber,
+            "GB",
+            &Rules::exclusions(),
+            |batch, results| {
+                for (row, result) in results.into_iter().enumerate() {
+                    seen.push((
+                        batch.position(row).line,
+                        result.map(|n| n.e164.digits()).ok(),
+                    ));
+                }
+                true
+            },
+        );
         assert_eq!(
             seen,
             [

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::expand::ExpandedCampaign;
 use crate::nxcc::CreateAndCall;
+use crate::phone::TypeCounts;
 use crate::state::{Attempt, CampaignState, Snapshot, StateIdentity, settings_of};
 
 /// What a plan does with one task.
@@ -96,6 +97,8 @@ pub struct CampaignSummary {
     pub file: String,
     pub duplicates_dropped: usize,
     pub excluded: usize,
+    /// The campaign's numbers (as the files describe them, before state) by type.
+    pub number_types: TypeCounts,
 }
 
 /// What would be sent, against which state.
@@ -148,6 +151,7 @@ pub fn plan(
             file: campaign.file.clone(),
             duplicates_dropped: campaign.duplicates_dropped,
             excluded: campaign.excluded,
+            number_types: campaign.types,
         });
         let max_size = max_call_list_size
             .or(campaign.max_call_list_size)

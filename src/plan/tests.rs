@@ -16,9 +16,16 @@ fn campaign(tasks: Vec<CreateAndCall>) -> ExpandedCampaign {
     ExpandedCampaign {
         name: "c".into(),
         file: "c.campaign.yaml".into(),
-        tasks: tasks.into_iter().map(|body| DesiredTask { body }).collect(),
+        tasks: tasks
+            .into_iter()
+            .map(|body| DesiredTask {
+                body,
+                facts: Vec::new(),
+            })
+            .collect(),
         duplicates_dropped: 0,
         excluded: 0,
+        types: Default::default(),
         inputs: Vec::new(),
         max_call_list_size: None,
     }

@@ -134,7 +134,7 @@ pub(crate) mod tests {
 
     pub(crate) const VALID: &str = "name: t\ntask:\n  taskName: t\n  country: GB\n  strategyName: s\n  \
         dispatchType: none\n  agentGroupNo: g\n  predictCallRate: 1\n  ratioCallRate: 1\n  \
-        startCount: 1\nnumbers:\n  - phones: [\"+44 7700 900100\"]\n";
+        startCount: 1\nnumbers:\n  - phones: [\"+44 20 7946 0100\"]\n";
 
     #[test]
     fn a_valid_file_has_no_problems() {
@@ -191,14 +191,14 @@ pub(crate) mod tests {
     #[test]
     fn a_number_source_is_checked_as_the_form_its_key_names() {
         let found = problems(&VALID.replace(
-            "  - phones: [\"+44 7700 900100\"]",
+            "  - phones: [\"+44 20 7946 0100\"]",
             "  - file: list.txt\n    phoneColumn: phone",
         ));
         let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(
             messages,
             [
-                "unknown key `phoneColumn`; allowed keys: file, other",
+                "unknown key `phoneColumn`; allowed keys: file, other, check",
                 "`file`: file \"list.txt\" not found",
             ]
         );

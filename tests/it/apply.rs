@@ -5,7 +5,7 @@
 //! that could have succeeded, across re-runs, injected faults, SIGKILL at random points and
 //! concurrent applies; and a saved plan is sent exactly as reviewed, or refused.
 //!
-//! Every phone number is fictional: Ofcom's drama range 07700 900000-900999.
+//! Every phone number is fictional: Ofcom's drama range 020 7946 0000-0999.
 
 #![cfg(unix)]
 
@@ -351,7 +351,7 @@ fn excluded_and_already_sent_numbers_never_go_out() {
     ws.write(
         "campaigns/data/a.csv",
         &format!(
-            "{}{}C902,+44 7700 900102\n{}",
+            "{}{}C902,+44 20 7946 0102\n{}",
             csv_of(&[101]),
             csv_row(102),
             csv_row(103)
@@ -360,9 +360,9 @@ fn excluded_and_already_sent_numbers_never_go_out() {
     ws.write("campaigns/data/b.csv", &csv_of(&[104, 105, 101]));
     ws.write(
         "campaigns/data/dnc.csv",
-        "phone,reason\n+447700900105,asked not to be called\n07700 900107,complaint\n",
+        "phone,reason\n+442079460105,asked not to be called\n020 7946 0107,complaint\n",
     );
-    let exclude = "exclude:\n  - phones: [\"+44 7700 900103\"]\n  - csv: data/dnc.csv\n";
+    let exclude = "exclude:\n  - phones: [\"+44 20 7946 0103\"]\n  - csv: data/dnc.csv\n";
     ws.write(
         "campaigns/moves.campaign.yaml",
         &matrix_campaign("moves", &["a", "b"], exclude),

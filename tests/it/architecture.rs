@@ -7,23 +7,23 @@ use std::path::{Path, PathBuf};
 
 /// The rooms of `src/`, lowest first; a room may import only rooms of a lower rank.
 const RANKS: &[(&str, u8)] = &[
-    ("model", 0),
     ("diagnostic", 0),
     ("fsutil", 0),
     ("clock", 0),
-    ("template", 1),
     ("phone", 1),
+    ("template", 1),
     ("nxcc", 1),
-    ("load", 2),
-    ("state", 2),
-    ("sandbox", 2),
-    ("validate", 3),
-    ("expand", 4),
-    ("plan", 5),
-    ("apply", 6),
-    ("reconcile", 7),
-    ("error", 8),
-    ("pipeline", 9),
+    ("model", 2),
+    ("load", 3),
+    ("state", 3),
+    ("sandbox", 3),
+    ("validate", 4),
+    ("expand", 5),
+    ("plan", 6),
+    ("apply", 7),
+    ("reconcile", 8),
+    ("error", 9),
+    ("pipeline", 10),
 ];
 
 fn rank(room: &str) -> Option<u8> {

@@ -51,24 +51,24 @@ fn expand_in(dir: &Path) -> Result<ExpandedCampaign, Vec<campaignctl::Diagnostic
     }
 }
 
-/// One of 30 numbers of the fictional 07700 900xxx range, as its subscriber digits.
+/// One of 30 numbers of the fictional 020 7946 0xxx range, as its subscriber digits.
 fn subscriber() -> impl Strategy<Value = u32> {
     100u32..130
 }
 
-/// The number written in one of the ways people write UK mobile numbers.
+/// The number written in one of the ways people write UK numbers.
 fn written(subscriber: u32, form: usize) -> String {
     match form % 5 {
-        0 => format!("07700 900{subscriber}"),
-        1 => format!("+44 7700 900{subscriber}"),
-        2 => format!("07700900{subscriber}"),
-        3 => format!("0044 7700-900-{subscriber}"),
-        _ => format!("(0)7700 900 {subscriber}"),
+        0 => format!("020 7946 0{subscriber}"),
+        1 => format!("+44 20 7946 0{subscriber}"),
+        2 => format!("02079460{subscriber}"),
+        3 => format!("0044 20-7946-0-{subscriber}"),
+        _ => format!("(0)20 7946 0 {subscriber}"),
     }
 }
 
 fn e164(subscriber: u32) -> String {
-    format!("447700900{subscriber}")
+    format!("442079460{subscriber}")
 }
 
 proptest! {
@@ -159,7 +159,7 @@ fn inputs_list_the_campaign_and_every_data_file() {
         write(
             dir.path(),
             &format!("data/{region}.csv"),
-            &format!("id,phone\nx,07700 90011{i}\n"),
+            &format!("id,phone\nx,020 7946 011{i}\n"),
         );
     }
     write(dir.path(), "dnc.txt", "# nobody\n");
@@ -193,10 +193,14 @@ fn exclusions_accept_other_countries_and_skip_what_cannot_match() {
     write(
         dir.path(),
         "data/all.csv",
-        "id,phone\na,+44 7700 900100\nb,(202) 555-0100\nc,+44 7700 900101\n",
+        "id,phone\na,+44 20 7946 0100\nb,(202) 555-0100\nc,+44 20 7946 0101\n",
     );
     // A GB number written with 00 counts as written; a GB national number cannot be a US one.
-    write(dir.path(), "dnc.txt", "011 44 7700 900100\n07700 900101\n");
+    write(
+        dir.path(),
+        "dnc.txt",
+        "011 44 20 7946 0100\n020 7946 0101\n",
+    );
     let campaign = expand_in(dir.path()).unwrap();
     let phones: Vec<&str> = campaign.tasks[0]
         .body
@@ -204,6 +208,50 @@ fn exclusions_accept_other_countries_and_skip_what_cannot_match() {
         .iter()
         .map(|item| item.user_phone.as_str())
         .collect();
-    assert_eq!(phones, ["12025550100", "447700900101"]);
+    assert_eq!(phones, ["12025550100", "442079460101"]);
     assert_eq!(campaign.excluded, 1);
+}
+
+/// Every number dialed carries its type and time zones, counted by type; a do-not-call entry
+/// removes a number that only a `check: possible-length` source accepts (Ofcom's drama range,
+/// which libphonenumber does not list), so exclusions reach every number a source can dial.
+#[test]
+fn numbers_carry_type_and_zones_and_exclusions_reach_lenient_sources() {
+    use campaignctl::phone::NumberType;
+    let dir = tempfile::tempdir().unwrap();
+    let campaign = CAMPAIGN
+        .replace("matrix:\n  region: [north, south, west]\n", "")
+        .replace("t-{{ region }}", "t")
+        .replace(
+            "  - csv: \"data/{{ region }}.csv\"\n    other: \"{{ row.id }}\"\n",
+            "  - phones: [\"020 7946 0100\"]\n  - phones: [\"07700 900123\", \"07700 900124\"]\n    check: possible-length\n",
+        );
+    write(dir.path(), "prop.campaign.yaml", &campaign);
+    write(dir.path(), "dnc.txt", "+44 7700 900124\n");
+    let expanded = expand_in(dir.path()).unwrap();
+    let task = &expanded.tasks[0];
+    let phones: Vec<&str> = task
+        .body
+        .call_list
+        .iter()
+        .map(|item| item.user_phone.as_str())
+        .collect();
+    assert_eq!(phones, ["442079460100", "447700900123"]);
+    assert_eq!(expanded.excluded, 1);
+    let facts: Vec<(NumberType, Vec<&str>)> = task
+        .facts
+        .iter()
+        .map(|facts| (facts.kind, facts.zones.zones().to_vec()))
+        .collect();
+    assert_eq!(
+        facts,
+        [
+            (NumberType::FixedLine, vec!["Europe/London"]),
+            (NumberType::Unknown, vec!["Etc/Unknown"]),
+        ]
+    );
+    assert_eq!(
+        expanded.types.nonzero().collect::<Vec<_>>(),
+        [(NumberType::FixedLine, 1), (NumberType::Unknown, 1)]
+    );
 }

@@ -25,13 +25,13 @@ numbers:
   - csv: \"{{ region }}.csv\"
     other: \"{{ row.id }}\"
 exclude:
-  - phones: [\"07700 900103\"]
+  - phones: [\"020 7946 0103\"]
 ";
 
 fn write_csv(dir: &Path, region: &str, numbers: &[u32]) {
     let mut text = String::from("id,phone\n");
     for n in numbers {
-        text.push_str(&format!("c{n},07700 900{n:03}\n"));
+        text.push_str(&format!("c{n},020 7946 0{n:03}\n"));
     }
     std::fs::write(dir.join(format!("{region}.csv")), text).unwrap();
 }

@@ -347,16 +347,16 @@ pub fn inline_campaign(name: &str, task_name: &str, numbers: &[u32]) -> String {
     )
 }
 
-/// A number of Ofcom's drama range as people write it: `07700 900123`.
+/// A number of Ofcom's drama range as people write it: `020 7946 0123`.
 pub fn uk(n: u32) -> String {
-    assert!(n < 1000, "07700 900000-900999 only");
-    format!("07700 900{n:03}")
+    assert!(n < 1000, "020 7946 0000-0999 only");
+    format!("020 7946 0{n:03}")
 }
 
-/// The same number as the API carries it: `447700900123`.
+/// The same number as the API carries it: `442079460123`.
 pub fn uk_digits(n: u32) -> String {
-    assert!(n < 1000, "07700 900000-900999 only");
-    format!("447700900{n:03}")
+    assert!(n < 1000, "020 7946 0000-0999 only");
+    format!("442079460{n:03}")
 }
 
 /// A CSV with columns `id,phone`, one row per number.

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use campaignctl::nxcc::CreateAndCall;
+use campaignctl::phone::{NumberType, TypeCounts};
 use campaignctl::plan::{Action, CampaignSummary, Change, Part, Plan};
 
 use super::{escape_lines, mask, plural};
@@ -22,10 +23,27 @@ pub fn render(plan: &Plan, show_numbers: bool) -> String {
         if !dropped.is_empty() {
             let _ = writeln!(out, "    ({})", dropped.join(", "));
         }
+        if let Some(types) = types_line(&campaign.number_types) {
+            let _ = writeln!(out, "    ({types})");
+        }
         let _ = writeln!(out);
     }
     let _ = writeln!(out, "{}", summary_line(plan));
     escape_lines(&out)
+}
+
+/// `numbers by type: fixedLine 3, mobile 2`, with the type names `numberTypes` takes.
+pub fn types_line(counts: &TypeCounts) -> Option<String> {
+    let parts: Vec<String> = counts
+        .nonzero()
+        .map(|(kind, count)| match kind {
+            NumberType::Unknown => {
+                format!("unknown {count} (accepted by `check: possible-length`)")
+            }
+            _ => format!("{} {count}", kind.key()),
+        })
+        .collect();
+    (!parts.is_empty()).then(|| format!("numbers by type: {}", parts.join(", ")))
 }
 
 /// What expansion left out of a campaign, for the reader of any plan view.

@@ -1,5 +1,6 @@
 //! `plan --json`: counts and changes, never a number.
 
+use campaignctl::phone::TypeCounts;
 use campaignctl::plan::{Action, Change, Plan};
 use serde::Serialize;
 
@@ -32,6 +33,8 @@ struct JsonCampaign<'a> {
     file: &'a str,
     duplicates_dropped: usize,
     excluded: usize,
+    /// The campaign's numbers by type (`mobile`, `fixedLine`, …), types without numbers left out.
+    number_types: &'a TypeCounts,
 }
 
 #[derive(Serialize)]
@@ -124,6 +127,7 @@ pub fn render(plan: &Plan) -> String {
                 file: &campaign.file,
                 duplicates_dropped: campaign.duplicates_dropped,
                 excluded: campaign.excluded,
+                number_types: &campaign.number_types,
             })
             .collect(),
         changes: plan.changes.iter().map(JsonChange::of).collect(),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use campaignctl::plan::{Action, Change, Plan};
 
 use super::{code, fit};
-use crate::cli::views::human::plan::{dropped, part_phrase};
+use crate::cli::views::human::plan::{dropped, part_phrase, types_line};
 use crate::cli::views::human::{mask, plural};
 
 /// How many numbers of a create are shown, masked.
@@ -41,6 +41,9 @@ pub fn render(plan: &Plan) -> String {
         let _ = writeln!(out, "| | task | numbers | details |\n|---|---|---:|---|");
         for change in plan.changes.iter().filter(|c| c.campaign == campaign.name) {
             row(&mut out, change);
+        }
+        if let Some(types) = types_line(&campaign.number_types) {
+            let _ = writeln!(out, "\n{types}.");
         }
         let dropped = dropped(campaign);
         if !dropped.is_empty() {
