@@ -1,13 +1,46 @@
 //! The wall clock as the files and state write it: one format everywhere, so timestamps sort
 //! as text and read the same in a plan file, a state row and a lock holder's description.
 
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// When set, the time every time-dependent rule uses (saved-plan expiry, and the calling rules
+/// to come), so a reviewer or a test can ask what would happen at a given moment. Records
+/// (state rows, a plan's `createdAt`) keep the wall clock.
+pub const NOW_VAR: &str = "CAMPAIGNCTL_NOW";
+
+/// `CAMPAIGNCTL_NOW` that is no time.
+#[derive(Debug, thiserror::Error)]
+#[error("{NOW_VAR} is {value:?}, not an RFC 3339 time such as 2026-12-04T20:30:00Z")]
+pub struct ClockError {
+    value: String,
+}
+
 /// Now, as RFC 3339 UTC to the second.
 pub fn now() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&time::format_description::well_known::Rfc3339)
+    format(OffsetDateTime::now_utc())
+}
+
+/// `at` as RFC 3339 UTC to the second, the one format of every timestamp.
+pub fn format(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&Rfc3339)
         .unwrap_or_default()
+}
+
+/// The time the rules use: `CAMPAIGNCTL_NOW` when it is set, the wall clock otherwise.
+pub fn rules_now() -> Result<OffsetDateTime, ClockError> {
+    match std::env::var(NOW_VAR) {
+        Ok(value) if !value.trim().is_empty() => parse(value.trim()).ok_or(ClockError { value }),
+        _ => Ok(OffsetDateTime::now_utc()),
+    }
+}
+
+/// An RFC 3339 time.
+pub fn parse(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
 #[cfg(test)]
@@ -17,5 +50,12 @@ mod tests {
         let now = super::now();
         assert_eq!(now.len(), "2026-01-01T00:00:00Z".len(), "{now}");
         assert!(now.ends_with('Z'), "{now}");
+    }
+
+    #[test]
+    fn times_read_back_in_utc() {
+        let at = super::parse("2026-12-04T21:30:00+01:00").unwrap();
+        assert_eq!(super::format(at), "2026-12-04T20:30:00Z");
+        assert!(super::parse("tomorrow").is_none());
     }
 }

@@ -217,7 +217,8 @@ fn requests_from_saved_plan(
     narration: Narration,
 ) -> Result<Vec<Request>, CliError> {
     let saved = SavedPlan::read(path)?;
-    saved.verify(&store.identity()?, &store.plan_key()?)?;
+    let now = campaignctl::clock::rules_now()?;
+    saved.verify(&store.identity()?, &store.plan_key()?, now)?;
     narration.say(format_args!(
         "Applying the saved plan {} ({} requests, made {}).\n",
         path.display(),

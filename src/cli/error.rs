@@ -32,6 +32,9 @@ pub enum CliError {
         source: std::io::Error,
     },
 
+    #[error(transparent)]
+    Clock(#[from] campaignctl::clock::ClockError),
+
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 

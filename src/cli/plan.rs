@@ -33,6 +33,11 @@ pub struct PlanArgs {
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
 
+    /// How long a saved plan may be applied, e.g. `30m`, `2h`, `1d` (at most 30 days): applying
+    /// it later is refused, since what was reviewed then is not what should be sent now.
+    #[arg(long, value_name = "DURATION", default_value = "24h", requires = "out", value_parser = parse_duration)]
+    pub expires: time::Duration,
+
     /// Exit 2 when the plan would send anything (0 when not, 1 on errors).
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -78,7 +83,8 @@ pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> 
     let mut store = Store::open(&global.location()?)?;
     let plan = pipeline::plan(campaigns, &mut store, args.parts.max_call_list_size)?;
     if let Some(out) = &args.out {
-        SavedPlan::new(&plan, &inputs, &store.plan_key()?)?.write(out)?;
+        let now = campaignctl::clock::rules_now()?;
+        SavedPlan::new(&plan, &inputs, &store.plan_key()?, now, args.expires)?.write(out)?;
     }
     match format {
         PlanFormat::Json => outln!("{}", views::json::plan::render(&plan))?,
@@ -102,8 +108,44 @@ pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> 
     })
 }
 
+/// `90s`, `30m`, `2h` or `1d`: a whole number and a unit, from a second to 30 days.
+fn parse_duration(text: &str) -> Result<time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let seconds: i64 = match (number.parse::<i64>(), unit) {
+        (Ok(n), "s") => n,
+        (Ok(n), "m") => n * 60,
+        (Ok(n), "h") => n * 3600,
+        (Ok(n), "d") => n * 86_400,
+        _ => -1,
+    };
+    if (1..=30 * 86_400).contains(&seconds) {
+        Ok(time::Duration::seconds(seconds))
+    } else {
+        Err("expected a duration from 1s to 30d, such as 30m, 2h or 1d".to_owned())
+    }
+}
+
 /// Whether `path` holds a saved plan rather than a campaign: told by its content, so that a
 /// campaign file with any name is never taken for a plan.
 pub fn is_plan_file(path: &Path) -> bool {
     path.is_file() && SavedPlan::is_plan_file(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_a_number_and_a_unit_within_a_month() {
+        assert_eq!(parse_duration("90s"), Ok(time::Duration::seconds(90)));
+        assert_eq!(parse_duration("2h"), Ok(time::Duration::hours(2)));
+        assert_eq!(parse_duration("30d"), Ok(time::Duration::days(30)));
+        for bad in ["0s", "31d", "2", "h", "-1h", "1.5h", "1w"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

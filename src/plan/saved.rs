@@ -32,6 +32,15 @@ pub enum SavedPlanError {
     )]
     NewerFormat { path: String, version: u64 },
 
+    #[error(
+        "{path} is a plan of format {version}, which has no expiry; make a new plan with \
+         `campaignctl plan --out FILE`"
+    )]
+    OlderFormat { path: String, version: u64 },
+
+    #[error("the plan expired at {at}; make a new plan and review it again")]
+    Expired { at: String },
+
     #[error("{path} is not a campaignctl plan file (make one with `campaignctl plan --out FILE`)")]
     NotAPlan { path: String },
 
@@ -88,7 +97,8 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SavedPlanError + '_ {
     }
 }
 
-pub const FORMAT_VERSION: u32 = 1;
+/// 2 added `expiresAt`.
+pub const FORMAT_VERSION: u32 = 2;
 const KIND: &str = "campaignctl-plan";
 
 /// A plan file's content.
@@ -98,6 +108,9 @@ pub struct SavedPlan {
     pub format_version: u32,
     pub kind: String,
     pub created_at: String,
+    /// After this (RFC 3339), the plan is refused: what was reviewed then is not what should
+    /// be sent much later.
+    pub expires_at: String,
     pub state: StateIdentity,
     /// Every file the plan was computed from, with its SHA-256.
     pub inputs: Vec<InputFile>,
@@ -153,8 +166,15 @@ pub fn hash_file(path: &Path) -> Result<String, SavedPlanError> {
 }
 
 impl SavedPlan {
-    /// A plan file for `plan`, computed from `inputs`, sealed with `key`.
-    pub fn new(plan: &Plan, inputs: &[PathBuf], key: &[u8]) -> Result<SavedPlan, SavedPlanError> {
+    /// A plan file for `plan`, computed from `inputs`, valid for `valid_for` from `now` (the
+    /// rules' time), sealed with `key`.
+    pub fn new(
+        plan: &Plan,
+        inputs: &[PathBuf],
+        key: &[u8],
+        now: time::OffsetDateTime,
+        valid_for: time::Duration,
+    ) -> Result<SavedPlan, SavedPlanError> {
         let mut inputs: Vec<InputFile> = inputs
             .iter()
             .map(|path| {
@@ -181,6 +201,7 @@ impl SavedPlan {
             format_version: FORMAT_VERSION,
             kind: KIND.to_owned(),
             created_at: crate::clock::now(),
+            expires_at: crate::clock::format(now + valid_for),
             state: plan.state.clone(),
             inputs,
             requests,
@@ -197,6 +218,7 @@ impl SavedPlan {
             format_version: self.format_version,
             kind: &self.kind,
             created_at: &self.created_at,
+            expires_at: &self.expires_at,
             state: &self.state,
             inputs: &self.inputs,
             requests: &self.requests,
@@ -251,6 +273,12 @@ impl SavedPlan {
                     version,
                 });
             }
+            Some((kind, version)) if kind == KIND && version < u64::from(FORMAT_VERSION) => {
+                return Err(SavedPlanError::OlderFormat {
+                    path: path.display().to_string(),
+                    version,
+                });
+            }
             Some((kind, _)) if kind == KIND => {}
             _ => {
                 return Err(SavedPlanError::NotAPlan {
@@ -266,12 +294,23 @@ impl SavedPlan {
 
     /// Refuses the plan unless it is untouched, made against exactly `state`, and every input
     /// file is as it was. The error says everything that changed.
-    pub fn verify(&self, state: &StateIdentity, key: &[u8]) -> Result<(), SavedPlanError> {
+    pub fn verify(
+        &self,
+        state: &StateIdentity,
+        key: &[u8],
+        now: time::OffsetDateTime,
+    ) -> Result<(), SavedPlanError> {
         if self.mac != self.compute_mac(key) {
             return Err(if self.state.id == state.id {
                 SavedPlanError::Modified
             } else {
                 SavedPlanError::OtherState
+            });
+        }
+        // Sealed, so the expiry is the one written; unreadable only through a bug.
+        if crate::clock::parse(&self.expires_at).is_none_or(|expires| now > expires) {
+            return Err(SavedPlanError::Expired {
+                at: self.expires_at.clone(),
             });
         }
         let mut problems = Vec::new();
@@ -302,6 +341,7 @@ struct Unsealed<'a> {
     format_version: u32,
     kind: &'a str,
     created_at: &'a str,
+    expires_at: &'a str,
     state: &'a StateIdentity,
     inputs: &'a [InputFile],
     requests: &'a [SavedRequest],

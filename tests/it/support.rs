@@ -19,12 +19,15 @@ pub const KEY: &str = "apply-test-key";
 pub const SECRET: &str = "Apply-Test-Secret-7Qz9";
 
 /// Environment variables that must not leak from the developer's shell into a test run.
-const SCRUBBED_VARS: [&str; 13] = [
+const SCRUBBED_VARS: [&str; 16] = [
     "NXCC_ACCESS_KEY",
     "NXCC_ACCESS_SECRET",
     "NXCC_ENDPOINT",
     "CAMPAIGNCTL_STATE",
     "CAMPAIGNCTL_WORKSPACE",
+    "CAMPAIGNCTL_ROOT",
+    "CAMPAIGNCTL_NOW",
+    "GITHUB_STEP_SUMMARY",
     "CLICOLOR_FORCE",
     "PGHOST",
     "PGPORT",
