@@ -1,4 +1,5 @@
-//! The one error type of the library, and the exit codes it maps to.
+//! The library's error: problems in the files, or one of the areas' own errors; and the exit
+//! codes they map to.
 
 use crate::diagnostic::Diagnostic;
 
@@ -48,32 +49,9 @@ pub enum Error {
     /// The local sandbox server could not start.
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
-
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// Anything else a user can cause, with a message that says what to do.
-    #[error("{0}")]
-    Message(String),
 }
 
 impl Error {
-    pub fn msg(message: impl Into<String>) -> Self {
-        Error::Message(message.into())
-    }
-
-    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.as_ref().display().to_string(),
-            source,
-        }
-    }
-
     pub fn exit_code(&self) -> i32 {
         EXIT_ERROR
     }

@@ -35,6 +35,29 @@ pub enum CliError {
     #[error(transparent)]
     Clock(#[from] campaignctl::clock::ClockError),
 
+    #[error("no state file at {path}: nothing was applied yet (or pass --state PATH|URL){hint}")]
+    NoStateFile { path: String, hint: &'static str },
+
+    #[error("expected CAMPAIGN/TASK NAME, got \"{0}\" (see `campaignctl state list`)")]
+    TaskSpec(String),
+
+    #[error("no task \"{task}\" in campaign {campaign} in state (see `campaignctl state list`)")]
+    NoSuchTask { campaign: String, task: String },
+
+    #[error(
+        "{task} is {status}, not in doubt; there is nothing to reconcile (nothing was changed)"
+    )]
+    NotInDoubt { task: String, status: &'static str },
+
+    #[error(
+        "`state reconcile` asks the provider's call records and cannot be used with --sandbox; \
+         decide the sandbox's tasks with `campaignctl state resolve --sandbox`"
+    )]
+    ReconcileSandbox,
+
+    #[error("the system clock is before 1970")]
+    ClockBefore1970,
+
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use campaignctl::error::EXIT_OK;
-use campaignctl::error::Error;
 use campaignctl::state::{Attempt, Location, Store};
 
 use super::CliError;
@@ -155,38 +154,41 @@ pub fn run(global: &super::GlobalArgs, args: StateArgs) -> Result<i32, CliError>
     Ok(EXIT_OK)
 }
 
-fn open_existing(global: &super::GlobalArgs) -> Result<Store, Error> {
+fn open_existing(global: &super::GlobalArgs) -> Result<Store, CliError> {
     let location = global.location()?;
     if let Location::Sqlite(path) = &location
         && !path.exists()
     {
-        let sandbox = if global.sandbox {
+        let hint = if global.sandbox {
             ""
         } else {
             "; what `apply --sandbox` sent is in its own state: `campaignctl state list --sandbox`"
         };
-        return Err(Error::msg(format!(
-            "no state file at {}: nothing was applied yet (or pass --state PATH|URL){sandbox}",
-            path.display()
-        )));
+        return Err(CliError::NoStateFile {
+            path: path.display().to_string(),
+            hint,
+        });
     }
     Ok(Store::open_existing(&location)?)
 }
 
-fn find(store: &mut Store, spec: &str) -> Result<Attempt, Error> {
+fn find(store: &mut Store, spec: &str) -> Result<Attempt, CliError> {
     let Some((campaign, task)) = spec.split_once('/') else {
-        return Err(Error::msg(format!(
-            "expected CAMPAIGN/TASK NAME, got \"{spec}\" (see `campaignctl state list`)"
-        )));
+        return Err(CliError::TaskSpec(spec.to_owned()));
     };
-    store.find(campaign, task)?.ok_or_else(|| {
-        Error::msg(format!(
-            "no task \"{task}\" in campaign {campaign} in state (see `campaignctl state list`)"
-        ))
-    })
+    store
+        .find(campaign, task)?
+        .ok_or_else(|| CliError::NoSuchTask {
+            campaign: campaign.to_owned(),
+            task: task.to_owned(),
+        })
 }
 
-fn render_show(store: &mut Store, attempt: &Attempt, show_numbers: bool) -> Result<String, Error> {
+fn render_show(
+    store: &mut Store,
+    attempt: &Attempt,
+    show_numbers: bool,
+) -> Result<String, CliError> {
     let mut out = String::new();
     let _ = writeln!(out, "campaign:   {}", attempt.campaign);
     let _ = writeln!(out, "task:       {}", attempt.task_name);

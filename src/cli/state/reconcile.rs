@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use campaignctl::error::{EXIT_OK, Error};
+use campaignctl::error::EXIT_OK;
 use campaignctl::nxcc::{Client, Credentials};
 use campaignctl::reconcile::{
     self, Finding, Limits, Progress, QueryKind, ReconcileError, Strategy, Suspect, distinct,
@@ -88,11 +88,7 @@ pub fn run(global: &super::super::GlobalArgs, args: ReconcileArgs) -> Result<i32
     if global.sandbox {
         // The sandbox's state was sent to sandboxes started for one apply each, all gone now:
         // there are no records to ask, and the provider's must never settle trial tasks.
-        return Err(Error::msg(
-            "`state reconcile` asks the provider's call records and cannot be used with \
-             --sandbox; decide the sandbox's tasks with `campaignctl state resolve --sandbox`",
-        )
-        .into());
+        return Err(CliError::ReconcileSandbox);
     }
     let strategy = args.strategy()?;
     // Made first, so a bad endpoint or missing credentials are named before state is touched.
@@ -146,7 +142,7 @@ impl ReconcileArgs {
 }
 
 /// The tasks named, each of which must be in doubt, or every task in doubt.
-fn selected(store: &mut Store, specs: &[String]) -> Result<Vec<Attempt>, Error> {
+fn selected(store: &mut Store, specs: &[String]) -> Result<Vec<Attempt>, CliError> {
     if specs.is_empty() {
         let mut attempts = store.attempts()?;
         attempts.retain(|attempt| attempt.status.is_in_doubt());
@@ -159,13 +155,10 @@ fn selected(store: &mut Store, specs: &[String]) -> Result<Vec<Attempt>, Error> 
             if attempt.status.is_in_doubt() {
                 Ok(attempt)
             } else {
-                Err(Error::msg(format!(
-                    "{}/\"{}\" is {}, not in doubt; there is nothing to reconcile (nothing was \
-                     changed)",
-                    attempt.campaign,
-                    attempt.task_name,
-                    attempt.status.as_str()
-                )))
+                Err(CliError::NotInDoubt {
+                    task: format!("{}/\"{}\"", attempt.campaign, attempt.task_name),
+                    status: attempt.status.as_str(),
+                })
             }
         })
         .collect::<Result<_, _>>()?;
@@ -190,12 +183,12 @@ fn search(
     Ok(found?)
 }
 
-fn unix_now() -> Result<i64, Error> {
+fn unix_now() -> Result<i64, CliError> {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .ok()
         .and_then(|now| i64::try_from(now.as_secs()).ok())
-        .ok_or_else(|| Error::msg("the system clock is before 1970"))
+        .ok_or(CliError::ClockBefore1970)
 }
 
 /// The query in flight, on stderr when it is a terminal; nothing otherwise, so logs and JSON
