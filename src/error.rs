@@ -42,6 +42,10 @@ pub enum Error {
     #[error(transparent)]
     Reconcile(#[from] crate::reconcile::ReconcileError),
 
+    /// A plan over a blast-radius cap.
+    #[error(transparent)]
+    Caps(#[from] crate::plan::CapError),
+
     /// The state store refused or failed.
     #[error(transparent)]
     State(#[from] crate::state::StateError),

@@ -4,6 +4,7 @@
 //! written for the person editing a campaign file.
 
 use std::borrow::Cow;
+use std::num::NonZeroUsize;
 
 use indexmap::IndexMap;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
@@ -56,6 +57,16 @@ pub struct Campaign {
     /// They are removed from every task of the campaign.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<NumberSource>,
+
+    /// The most numbers one plan may dial for this campaign, a blast-radius cap: a plan over it
+    /// (a swapped or doubled CSV) is refused with the counts before anything is sent.
+    #[serde(
+        default,
+        rename = "maxNumbers",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(range(min = 1), example = 50000)]
+    pub max_numbers: Option<NonZeroUsize>,
 
     /// The types of number this campaign dials, e.g. `[mobile, fixedLine]` (listing both
     /// takes `fixedLineOrMobile` too, the numbers of countries such as the US that do not tell
@@ -140,7 +151,7 @@ pub struct TaskSpec {
     /// `--max-call-list-size` on `plan`, `apply` and `render` overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1), example = 10000)]
-    pub max_call_list_size: Option<std::num::NonZeroUsize>,
+    pub max_call_list_size: Option<NonZeroUsize>,
 }
 
 impl TaskSpec {

@@ -9,6 +9,7 @@ use campaignctl::apply::{self, Observer, Options, Request, Summary, TaskReport};
 use campaignctl::error::{EXIT_ERROR, EXIT_OK};
 use campaignctl::nxcc::{Credentials, create_and_call_url};
 use campaignctl::pipeline;
+use campaignctl::plan::CapError;
 use campaignctl::plan::saved::SavedPlan;
 use campaignctl::sandbox::{Sandbox, SandboxConfig};
 use campaignctl::state::Store;
@@ -46,6 +47,11 @@ pub struct ApplyArgs {
     /// `--auto-approve` or a saved plan).
     #[arg(long, value_enum, default_value_t = ApplyFormat::Human)]
     pub format: ApplyFormat,
+
+    /// The most numbers this apply may dial, every campaign together: a plan over it is
+    /// refused with the counts before anything is sent (a campaign's own cap is `maxNumbers`).
+    #[arg(long, value_name = "N")]
+    pub max_numbers: Option<std::num::NonZeroUsize>,
 
     #[command(flatten)]
     pub parts: super::plan::PartsArgs,
@@ -127,6 +133,15 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
                 return Err(CliError::PartsOfSavedPlan);
             }
             let requests = requests_from_saved_plan(path, &mut store, narration)?;
+            // Its campaigns' own caps held when it was made; the apply's own holds now.
+            let numbers: usize = requests.iter().map(|r| r.body.call_list.len()).sum();
+            if let Some(cap) = args.max_numbers.filter(|cap| numbers > cap.get()) {
+                return Err(CapError::Apply {
+                    numbers,
+                    cap: cap.get(),
+                }
+                .into());
+            }
             concerned.extend(requests.iter().map(|r| r.campaign.clone()));
             requests
         }
@@ -138,6 +153,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
                 "{}",
                 views::human::plan::render(&plan, global.show_numbers)
             ))?;
+            plan.within_caps(args.max_numbers)?;
             if plan.has_changes() {
                 // With JSON on stdout there is no room for a question: approval must be given.
                 if json && !args.auto_approve {

@@ -87,6 +87,7 @@ macro_rules! through_library {
 
 through_library!(
     campaignctl::nxcc::ConfigError,
+    campaignctl::plan::CapError,
     campaignctl::plan::saved::SavedPlanError,
     campaignctl::reconcile::ReconcileError,
     campaignctl::sandbox::SandboxError,

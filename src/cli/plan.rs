@@ -82,6 +82,7 @@ pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> 
     let inputs = pipeline::inputs(&campaigns);
     let mut store = Store::open(&global.location()?)?;
     let plan = pipeline::plan(campaigns, &mut store, args.parts.max_call_list_size)?;
+    plan.within_caps(None)?;
     if let Some(out) = &args.out {
         let now = campaignctl::clock::rules_now()?;
         SavedPlan::new(&plan, &inputs, &store.plan_key()?, now, args.expires)?.write(out)?;

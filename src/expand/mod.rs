@@ -53,6 +53,8 @@ pub struct ExpandedCampaign {
     pub inputs: Vec<PathBuf>,
     /// The campaign's `task.maxCallListSize`: planning splits larger tasks into parts.
     pub max_call_list_size: Option<NonZeroUsize>,
+    /// The campaign's blast-radius cap (`maxNumbers`), enforced on the plan.
+    pub max_numbers: Option<NonZeroUsize>,
 }
 
 /// One createandcall request the files describe.
@@ -188,6 +190,7 @@ impl<'a> Expansion<'a> {
             types: taken.types,
             inputs: inputs.into_iter().collect(),
             max_call_list_size: self.campaign.task.max_call_list_size,
+            max_numbers: self.campaign.max_numbers,
         })
     }
 

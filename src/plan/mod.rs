@@ -99,6 +99,8 @@ pub struct CampaignSummary {
     pub excluded: usize,
     /// The campaign's numbers (as the files describe them, before state) by type.
     pub number_types: TypeCounts,
+    /// The most numbers a plan may dial for the campaign (`maxNumbers`).
+    pub max_numbers: Option<NonZeroUsize>,
 }
 
 /// What would be sent, against which state.
@@ -109,7 +111,56 @@ pub struct Plan {
     pub changes: Vec<Change>,
 }
 
+/// A plan that would dial more than a cap allows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CapError {
+    #[error(
+        "refusing the plan: campaign {campaign} would dial {numbers} numbers, more than its \
+         maxNumbers of {cap}; nothing was sent (check its sources, or raise maxNumbers)"
+    )]
+    Campaign {
+        campaign: String,
+        numbers: usize,
+        cap: usize,
+    },
+
+    #[error(
+        "refusing the plan: it would dial {numbers} numbers, more than --max-numbers {cap}; \
+         nothing was sent"
+    )]
+    Apply { numbers: usize, cap: usize },
+}
+
 impl Plan {
+    /// Refuses a plan over a campaign's `maxNumbers` or over `apply_cap` (every campaign
+    /// together), naming the counts.
+    pub fn within_caps(&self, apply_cap: Option<NonZeroUsize>) -> Result<(), CapError> {
+        for campaign in &self.campaigns {
+            let Some(cap) = campaign.max_numbers else {
+                continue;
+            };
+            let numbers: usize = self
+                .creates()
+                .filter(|change| change.campaign == campaign.name)
+                .map(|change| change.number_count)
+                .sum();
+            if numbers > cap.get() {
+                return Err(CapError::Campaign {
+                    campaign: campaign.name.clone(),
+                    numbers,
+                    cap: cap.get(),
+                });
+            }
+        }
+        match apply_cap {
+            Some(cap) if self.numbers_to_dial() > cap.get() => Err(CapError::Apply {
+                numbers: self.numbers_to_dial(),
+                cap: cap.get(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     pub fn creates(&self) -> impl Iterator<Item = &Change> {
         self.changes.iter().filter(|c| c.action == Action::Create)
     }
@@ -152,6 +203,7 @@ pub fn plan(
             duplicates_dropped: campaign.duplicates_dropped,
             excluded: campaign.excluded,
             number_types: campaign.types,
+            max_numbers: campaign.max_numbers,
         });
         let max_size = max_call_list_size
             .or(campaign.max_call_list_size)

@@ -28,6 +28,7 @@ fn campaign(tasks: Vec<CreateAndCall>) -> ExpandedCampaign {
         types: Default::default(),
         inputs: Vec::new(),
         max_call_list_size: None,
+        max_numbers: None,
     }
 }
 
@@ -493,4 +494,27 @@ proptest! {
             prop_assert!(!live_names.contains(&body.task_name.as_str()));
         }
     }
+}
+
+#[test]
+fn a_plan_over_a_cap_is_refused_with_the_counts() {
+    let mut capped = campaign(vec![CreateAndCall::sample("t", &[1, 2, 3])]);
+    capped.max_numbers = NonZeroUsize::new(2);
+    let over = plan(vec![capped.clone()], &Snapshot::default());
+    assert_eq!(
+        over.within_caps(None),
+        Err(CapError::Campaign {
+            campaign: "c".into(),
+            numbers: 3,
+            cap: 2
+        })
+    );
+    capped.max_numbers = NonZeroUsize::new(3);
+    let within = plan(vec![capped], &Snapshot::default());
+    assert_eq!(within.within_caps(None), Ok(()));
+    assert_eq!(
+        within.within_caps(NonZeroUsize::new(2)),
+        Err(CapError::Apply { numbers: 3, cap: 2 })
+    );
+    assert_eq!(within.within_caps(NonZeroUsize::new(3)), Ok(()));
 }

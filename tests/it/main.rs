@@ -9,7 +9,7 @@ mod cli;
 mod confinement;
 mod editor;
 mod expand;
-mod expiry;
+mod guards;
 mod parts;
 mod plan_output;
 mod provider;

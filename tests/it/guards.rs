@@ -1,5 +1,7 @@
-//! A saved plan expires (24 hours unless `plan --out --expires` says otherwise), judged by the
-//! rules' time: `CAMPAIGNCTL_NOW` when set, so a test can move the clock.
+//! The guards that stop a plan before anything is sent: a saved plan expires (24 hours unless
+//! `plan --out --expires` says otherwise), judged by the rules' time (`CAMPAIGNCTL_NOW` when
+//! set, so a test can move the clock); and blast-radius caps, a campaign's `maxNumbers` and
+//! `apply --max-numbers`.
 
 use crate::support::*;
 
@@ -89,4 +91,58 @@ fn a_clock_that_is_no_time_and_an_expiry_without_a_plan_file_are_refused() {
         "{}",
         too_long.describe()
     );
+}
+
+#[test]
+fn plans_over_a_blast_radius_cap_are_refused_before_anything_is_sent() {
+    let ws = Workspace::new();
+    let capped =
+        inline_campaign("a", "t", &[1, 2, 3]).replace("name: a\n", "name: a\nmaxNumbers: 2\n");
+    ws.write("campaigns/a.campaign.yaml", &capped);
+    let sandbox = SandboxProcess::start(ws.root(), &[]);
+    let plan = ws.run(&["plan", "--out", "capped.plan.json", "campaigns"]);
+    plan.expect_code(1);
+    assert!(
+        plan.stderr
+            .contains("campaign a would dial 3 numbers, more than its maxNumbers of 2"),
+        "{}",
+        plan.describe()
+    );
+    assert!(
+        !ws.path("capped.plan.json").exists(),
+        "a refused plan was saved"
+    );
+    let apply = run(ws.apply_command(sandbox.url(), &["campaigns", "--auto-approve"]));
+    apply.expect_code(1);
+    assert!(
+        sandbox.requests().is_empty(),
+        "a capped campaign sent something"
+    );
+
+    ws.write(
+        "campaigns/a.campaign.yaml",
+        &inline_campaign("a", "t", &[1, 2, 3]),
+    );
+    let over = run(ws.apply_command(
+        sandbox.url(),
+        &["campaigns", "--auto-approve", "--max-numbers", "2"],
+    ));
+    over.expect_code(1);
+    assert!(
+        over.stderr
+            .contains("it would dial 3 numbers, more than --max-numbers 2"),
+        "{}",
+        over.describe()
+    );
+    ws.run(&["plan", "--out", "whole.plan.json", "campaigns"])
+        .expect_code(0);
+    let saved = run(ws.apply_command(sandbox.url(), &["whole.plan.json", "--max-numbers", "2"]));
+    saved.expect_code(1);
+    assert!(
+        sandbox.requests().is_empty(),
+        "a plan over --max-numbers sent something"
+    );
+    let within = run(ws.apply_command(sandbox.url(), &["whole.plan.json", "--max-numbers", "3"]));
+    within.expect_code(0);
+    assert_eq!(within.summary().numbers, 3, "{}", within.describe());
 }
