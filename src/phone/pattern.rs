@@ -15,6 +15,8 @@ use std::cell::RefCell;
 enum Inst {
     /// One digit whose bit is set (bit 0 for `0`).
     Digit(u16),
+    /// N such digits in a row (`\d{6}`, which ends most patterns, in one step).
+    Run(u16, u32),
     /// Try the first target, and the second if that fails.
     Split(u32, u32),
     Jump(u32),
@@ -134,6 +136,19 @@ impl Pattern {
                             }
                             _ => break,
                         },
+                        Inst::Run(set, count) => {
+                            let end = at + count as usize;
+                            let fits = input.get(at..end).is_some_and(|run| {
+                                run.iter().all(|&byte| {
+                                    byte.is_ascii_digit() && set & (1 << (byte - b'0')) != 0
+                                })
+                            });
+                            if !fits {
+                                break;
+                            }
+                            pc += 1;
+                            at = end;
+                        }
                         Inst::Split(first, second) => {
                             stack.push(Job::Try(second, at));
                             pc = first as usize;
@@ -428,8 +443,13 @@ impl Program {
                 }
             }
             Node::Repeat(inner, min, max) => {
-                for _ in 0..*min {
-                    self.emit(inner);
+                match **inner {
+                    Node::Digit(set) if *min > 1 => self.code.push(Inst::Run(set, *min)),
+                    _ => {
+                        for _ in 0..*min {
+                            self.emit(inner);
+                        }
+                    }
                 }
                 // The optional copies: failing to take one skips all the rest (greedy).
                 let mut splits = Vec::new();
@@ -478,6 +498,10 @@ mod tests {
         assert!(full(r"8\d{6}", "8123456"));
         assert!(full(r"(?:1[0-2]|9\d?)\d{2,3}", "9123"));
         assert!(full(r"(?:1[0-2]|9\d?)\d{2,3}", "91234"));
+        assert!(full(r"7[1-3]\d{8}", "7112345678"));
+        assert!(!full(r"7[1-3]\d{8}", "711234567"));
+        assert!(!full(r"7[1-3]\d{8}", "71123456789"));
+        assert!(!full(r"[2-9]{3}", "219"));
         assert!(!full(r"(?:1[0-2]|9\d?)\d{2,3}", "1312"));
         assert!(full(r"", ""));
         assert!(!full(r"", "1"));
