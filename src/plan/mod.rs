@@ -10,7 +10,7 @@ use std::num::NonZeroUsize;
 use serde_json::Value;
 
 use crate::expand::ExpandedCampaign;
-use crate::nxcc::CreateAndCall;
+use crate::nxcc::{CallItem, CreateAndCall};
 use crate::phone::TypeCounts;
 use crate::state::{Attempt, CampaignState, Snapshot, StateIdentity, settings_of};
 
@@ -286,12 +286,13 @@ fn plan_campaign(
         let group = group_name(&base_name, change.follow_up, count, |name| {
             names_sent.contains(name) || (name != base_name && names_in_files.contains(name))
         });
-        // Each part moves its numbers out of the task's list: nothing is copied.
-        let mut numbers = std::mem::take(&mut body.call_list).into_iter();
-        for index in 1..=count {
+        for (index, numbers) in (1..=count).zip(split_into_parts(
+            std::mem::take(&mut body.call_list),
+            max_size,
+        )) {
             let mut part = body.clone();
             part.task_name = part_name(&group, index, count);
-            part.call_list = numbers.by_ref().take(max_size.get()).collect();
+            part.call_list = numbers;
             names_sent.insert(part.task_name.clone());
             out.push(Change {
                 task_name: part.task_name.clone(),
@@ -333,6 +334,20 @@ fn plan_campaign(
             out.push(change);
         }
     }
+}
+
+/// `numbers` cut into lists of at most `max_size`, in order. Cut from the end, the list giving
+/// back each part's room as it goes (a large list shrinks in place), so a million numbers are
+/// never held twice.
+fn split_into_parts(mut numbers: Vec<CallItem>, max_size: NonZeroUsize) -> Vec<Vec<CallItem>> {
+    let count = part_count(numbers.len(), max_size);
+    let mut parts = Vec::with_capacity(count);
+    for index in (0..count).rev() {
+        parts.push(numbers.split_off(index * max_size.get()));
+        numbers.shrink_to_fit();
+    }
+    parts.reverse();
+    parts
 }
 
 fn attempt_change(action: Action, attempt: &Attempt) -> Change {
