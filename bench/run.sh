@@ -44,12 +44,12 @@ if [[ -n ${CAMPAIGNCTL:-} ]]; then
     build=0
     bin=$CAMPAIGNCTL
 else
-    bin=$root/target/release/campaignctl
+    bin=$root/target/dist/campaignctl
 fi
 
 if ((build)); then
-    echo "building release binary ..." >&2
-    cargo build --release --quiet
+    echo "building the dist binary (fat LTO) ..." >&2
+    cargo build --profile dist --quiet
 fi
 [[ -x $bin ]] || { echo "bench/run.sh: no binary at $bin" >&2; exit 1; }
 
