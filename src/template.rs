@@ -233,6 +233,22 @@ pub fn uses_row(template: &Template<'_, '_>) -> bool {
     template.undeclared_variables(false).contains("row")
 }
 
+/// Whether a source's `other` reads the number's time zones (`zone`, `zones`).
+pub fn uses_zone(template: &Template<'_, '_>) -> bool {
+    let names = template.undeclared_variables(false);
+    names.contains("zone") || names.contains("zones")
+}
+
+/// `context` plus one number's time zones: `zone`, the first (or `""` when none is known), and
+/// `zones`, all of them (a number of a prefix shared by several zones has several).
+pub fn zone_context(context: &Value, zones: &[&'static str]) -> Value {
+    minijinja::context! {
+        zone => zones.first().copied().unwrap_or(""),
+        zones => zones.to_vec(),
+        ..context.clone()
+    }
+}
+
 /// The `row.NAME` lookups of a template whose column is not in `header`, each with the offset
 /// of its first use (for the error's position).
 pub fn missing_columns(template: &Template<'_, '_>, header: &[String]) -> Vec<(String, usize)> {

@@ -440,7 +440,7 @@ impl<'a> Expansion<'a> {
                     }
                     let items: Vec<Result<CallItem, TemplateError>> = kept
                         .par_iter()
-                        .map(|&(row, number, _)| {
+                        .map(|&(row, number, known)| {
                             let user_phone = number.digits();
                             Ok(CallItem {
                                 order_id: order_id::order_id_of_digits(
@@ -448,7 +448,7 @@ impl<'a> Expansion<'a> {
                                     &user_phone,
                                 ),
                                 user_phone,
-                                other: other.value(batch, row)?,
+                                other: other.value(batch, row, known.zones.zones())?,
                             })
                         })
                         .collect();

@@ -30,6 +30,19 @@ impl Expansion<'_> {
             return Other::Fixed(text.to_owned());
         };
         let is_csv = matches!(source, NumberSource::Csv(_));
+        if template::uses_zone(&template) {
+            // Each number's own time zones: rendered per number, with its row when it has one.
+            let header = if is_csv {
+                open.header.clone()
+            } else {
+                Header::from([])
+            };
+            return Other::Rows {
+                template,
+                context: setup.context.clone(),
+                header,
+            };
+        }
         if !is_csv || !template::uses_row(&template) {
             return match template::render(&template, &setup.context) {
                 Ok(value) => Other::Fixed(value),
@@ -105,7 +118,13 @@ pub(super) enum Field {
 }
 
 impl Other<'_> {
-    pub(super) fn value(&self, batch: &Batch, row: usize) -> Result<String, TemplateError> {
+    /// The value for the number in `row` of `batch`, whose time zones are `zones`.
+    pub(super) fn value(
+        &self,
+        batch: &Batch,
+        row: usize,
+        zones: &[&'static str],
+    ) -> Result<String, TemplateError> {
         match self {
             Other::Fixed(value) => Ok(value.clone()),
             Other::Fields(fields) => Ok(fields
@@ -119,10 +138,12 @@ impl Other<'_> {
                 template,
                 context,
                 header,
-            } => template::render(
-                template,
-                &template::row_context(context, header, batch.fields(row)),
-            ),
+            } => {
+                // A source without a header (inline numbers, a text file) has no `row`.
+                let fields = batch.fields(row).take(header.len());
+                let context = template::row_context(context, header, fields);
+                template::render(template, &template::zone_context(&context, zones))
+            }
         }
     }
 }
@@ -166,5 +187,35 @@ mod tests {
     fn an_other_without_row_is_the_same_for_every_number() {
         assert_eq!(others("{{ campaign }}"), ["t", "t"]);
         assert_eq!(others("fixed"), ["fixed", "fixed"]);
+    }
+
+    #[test]
+    fn each_number_s_time_zones_are_there_for_other() {
+        assert_eq!(
+            others("{{ row.id }} {{ zone }}"),
+            ["7 Europe/London", "8 Europe/London"]
+        );
+        assert_eq!(
+            others("{{ zones | join(',') }}"),
+            ["Europe/London", "Europe/London"]
+        );
+        // Inline numbers have no row, but their zones, each its own (fiction numbers of
+        // Washington DC and Los Angeles).
+        let dir = tempfile::tempdir().unwrap();
+        let numbers =
+            "  - phones: [\"+1 202 555 0100\", \"+1 213 555 0101\"]\n    other: \"{{ zone }}\"\n";
+        let expanded = expanded(
+            dir.path(),
+            &campaign(numbers, "").replace("region: [a, b]", "region: [a]"),
+            &[],
+        )
+        .unwrap();
+        let zones: Vec<&str> = expanded.tasks[0]
+            .body
+            .call_list
+            .iter()
+            .map(|item| item.other.as_str())
+            .collect();
+        assert_eq!(zones, ["America/New_York", "America/Los_Angeles"]);
     }
 }
