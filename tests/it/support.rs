@@ -2,8 +2,6 @@
 //! temporary directory, a `campaignctl sandbox` process on a loopback port, readers for the state
 //! file and for apply's output, and a small seeded random number generator.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -380,7 +378,6 @@ pub struct SandboxProcess {
     child: Child,
     url: String,
     addr: String,
-    log: PathBuf,
 }
 
 static SANDBOXES: AtomicUsize = AtomicUsize::new(0);
@@ -434,16 +431,11 @@ impl SandboxProcess {
             child,
             url: format!("http://{addr}"),
             addr,
-            log,
         }
     }
 
     pub fn url(&self) -> &str {
         &self.url
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The tasks the sandbox accepted: `{"reqId","receivedAt","request","body"}`.
