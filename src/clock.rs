@@ -38,6 +38,28 @@ pub fn rules_now() -> Result<OffsetDateTime, ClockError> {
     }
 }
 
+/// `90s`, `30m`, `2h` or `31d`: a whole number and a unit, at least a second.
+pub fn parse_duration(text: &str) -> Option<time::Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().ok()?;
+    let seconds = n.checked_mul(match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    })?;
+    (seconds > 0).then(|| time::Duration::seconds(seconds))
+}
+
+/// A day (`2026-11-20`, taken as its start in UTC) or an RFC 3339 time.
+pub fn parse_day_or_time(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim();
+    parse(text).or_else(|| parse(&format!("{text}T00:00:00Z")))
+}
+
 /// An RFC 3339 time.
 pub fn parse(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()

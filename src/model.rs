@@ -193,6 +193,16 @@ impl NumberSource {
     /// The key that tells the forms apart, as written in the file.
     pub const DISCRIMINATORS: [&'static str; 3] = ["phones", "csv", "file"];
 
+    /// The freshness a do-not-call source declares: its `asOf` and `maxAge`, as written.
+    pub fn freshness(&self) -> (Option<&str>, Option<&str>) {
+        let (as_of, max_age) = match self {
+            NumberSource::Phones(source) => (&source.as_of, &source.max_age),
+            NumberSource::Csv(source) => (&source.as_of, &source.max_age),
+            NumberSource::File(source) => (&source.as_of, &source.max_age),
+        };
+        (as_of.as_deref(), max_age.as_deref())
+    }
+
     /// How strictly its numbers are checked.
     pub fn check(&self) -> Check {
         match self {
@@ -207,9 +217,9 @@ impl NumberSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhonesSource {
-    /// Phone numbers in any common format: `+44 7700 900100`, `447700900101`, `(020) 7946 0018`.
+    /// Phone numbers in any common format: `+44 20 7946 0100`, `442079460101`, `(020) 7946 0018`.
     /// Numbers without a country code use the task's `country`.
-    #[schemars(length(min = 1), example = ["+44 7700 900100", "07700 900101"])]
+    #[schemars(length(min = 1), example = ["+44 20 7946 0100", "020 7946 0101"])]
     pub phones: Vec<PhoneLiteral>,
 
     /// The pass-through value sent with each of these numbers (a template).
@@ -224,6 +234,18 @@ pub struct PhonesSource {
     #[serde(default, skip_serializing_if = "Check::is_full")]
     #[schemars(schema_with = "check_schema")]
     pub check: Check,
+
+    /// For a do-not-call list in `exclude`: the day its data is from (`2026-11-20`, or an
+    /// RFC 3339 time), which `maxAge` is measured from.
+    #[serde(default, rename = "asOf", skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"2026-11-20")]
+    pub as_of: Option<String>,
+
+    /// For a do-not-call list in `exclude`: how old its data may be (`31d`, `12h`); an older
+    /// list refuses the campaign, since stale suppressions are no protection.
+    #[serde(default, rename = "maxAge", skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"31d")]
+    pub max_age: Option<String>,
 }
 
 /// A CSV file with a header row.
@@ -258,6 +280,18 @@ pub struct CsvSource {
     #[serde(default, skip_serializing_if = "Check::is_full")]
     #[schemars(schema_with = "check_schema")]
     pub check: Check,
+
+    /// For a do-not-call list in `exclude`: the day its data is from (`2026-11-20`, or an
+    /// RFC 3339 time), which `maxAge` is measured from.
+    #[serde(default, rename = "asOf", skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"2026-11-20")]
+    pub as_of: Option<String>,
+
+    /// For a do-not-call list in `exclude`: how old its data may be (`31d`, `12h`); an older
+    /// list refuses the campaign, since stale suppressions are no protection.
+    #[serde(default, rename = "maxAge", skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"31d")]
+    pub max_age: Option<String>,
 }
 
 fn default_phone_column() -> String {
@@ -284,6 +318,18 @@ pub struct FileSource {
     #[serde(default, skip_serializing_if = "Check::is_full")]
     #[schemars(schema_with = "check_schema")]
     pub check: Check,
+
+    /// For a do-not-call list in `exclude`: the day its data is from (`2026-11-20`, or an
+    /// RFC 3339 time), which `maxAge` is measured from.
+    #[serde(default, rename = "asOf", skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"2026-11-20")]
+    pub as_of: Option<String>,
+
+    /// For a do-not-call list in `exclude`: how old its data may be (`31d`, `12h`); an older
+    /// list refuses the campaign, since stale suppressions are no protection.
+    #[serde(default, rename = "maxAge", skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"31d")]
+    pub max_age: Option<String>,
 }
 
 /// A phone number as written: a string, or digits that YAML read as an integer.

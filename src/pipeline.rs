@@ -148,6 +148,7 @@ mod tests {
             root: &root,
             show_numbers: false,
             max_numbers: expand::DEFAULT_MAX_NUMBERS,
+            now: time::OffsetDateTime::now_utc(),
         };
         let checked = expand(&[dir.path().to_owned()], &reading);
         let messages: Vec<&str> = checked

@@ -145,6 +145,7 @@ impl GlobalArgs {
             root: &root,
             show_numbers: self.show_numbers,
             max_numbers: DEFAULT_MAX_NUMBERS,
+            now: campaignctl::clock::rules_now()?,
         };
         Ok(pipeline::expand(paths, &reading))
     }

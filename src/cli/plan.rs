@@ -35,7 +35,7 @@ pub struct PlanArgs {
 
     /// How long a saved plan may be applied, e.g. `30m`, `2h`, `1d` (at most 30 days): applying
     /// it later is refused, since what was reviewed then is not what should be sent now.
-    #[arg(long, value_name = "DURATION", default_value = "24h", requires = "out", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "24h", requires = "out", value_parser = plan_life)]
     pub expires: time::Duration,
 
     /// Exit 2 when the plan would send anything (0 when not, 1 on errors).
@@ -109,25 +109,11 @@ pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> 
     })
 }
 
-/// `90s`, `30m`, `2h` or `1d`: a whole number and a unit, from a second to 30 days.
-fn parse_duration(text: &str) -> Result<time::Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let seconds: i64 = match (number.parse::<i64>(), unit) {
-        (Ok(n), "s") => n,
-        (Ok(n), "m") => n * 60,
-        (Ok(n), "h") => n * 3600,
-        (Ok(n), "d") => n * 86_400,
-        _ => -1,
-    };
-    if (1..=30 * 86_400).contains(&seconds) {
-        Ok(time::Duration::seconds(seconds))
-    } else {
-        Err("expected a duration from 1s to 30d, such as 30m, 2h or 1d".to_owned())
-    }
+/// A saved plan's life: from a second to 30 days.
+fn plan_life(text: &str) -> Result<time::Duration, String> {
+    campaignctl::clock::parse_duration(text)
+        .filter(|life| *life <= time::Duration::days(30))
+        .ok_or_else(|| "expected a duration from 1s to 30d, such as 30m, 2h or 1d".to_owned())
 }
 
 /// Whether `path` holds a saved plan rather than a campaign: told by its content, so that a
@@ -142,11 +128,11 @@ mod tests {
 
     #[test]
     fn durations_are_a_number_and_a_unit_within_a_month() {
-        assert_eq!(parse_duration("90s"), Ok(time::Duration::seconds(90)));
-        assert_eq!(parse_duration("2h"), Ok(time::Duration::hours(2)));
-        assert_eq!(parse_duration("30d"), Ok(time::Duration::days(30)));
+        assert_eq!(plan_life("90s"), Ok(time::Duration::seconds(90)));
+        assert_eq!(plan_life("2h"), Ok(time::Duration::hours(2)));
+        assert_eq!(plan_life("30d"), Ok(time::Duration::days(30)));
         for bad in ["0s", "31d", "2", "h", "-1h", "1.5h", "1w"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
+            assert!(plan_life(bad).is_err(), "{bad}");
         }
     }
 }

@@ -23,7 +23,7 @@ use rustc_hash::FxHashSet;
 use crate::diagnostic::excerpt;
 use crate::diagnostic::{Diagnostic, Kind, Position};
 use crate::load::{Document, LoadedCampaign, Root};
-use crate::model::{ApiEnum, Campaign};
+use crate::model::{ApiEnum, Campaign, NumberSource};
 use crate::nxcc::{CallItem, CreateAndCall};
 
 use crate::phone::{
@@ -85,6 +85,8 @@ pub struct Reading<'a> {
     /// The most numbers one campaign may dial: a bound on memory, and on the blast radius of
     /// a swapped file.
     pub max_numbers: usize,
+    /// The rules' time (`CAMPAIGNCTL_NOW`, or the clock): how old a do-not-call list is.
+    pub now: time::OffsetDateTime,
 }
 
 /// The default of [`Reading::max_numbers`].
@@ -342,6 +344,9 @@ impl<'a> Expansion<'a> {
         let mut read: HashSet<(usize, Option<String>, &str)> = HashSet::new();
         for setup in setups {
             for (index, source) in self.campaign.exclude.iter().enumerate() {
+                if !self.fresh(index, source, problems) {
+                    continue;
+                }
                 let Ok(path) = self.source_path(setup, EXCLUDE, index, source, problems) else {
                     continue;
                 };
@@ -371,6 +376,51 @@ impl<'a> Expansion<'a> {
         excluded
     }
 
+    /// Whether the do-not-call source `exclude[index]` is recent enough by its own `asOf` and
+    /// `maxAge`; a stale or unreadable declaration is recorded at its line.
+    fn fresh(&self, index: usize, source: &NumberSource, problems: &mut Vec<Diagnostic>) -> bool {
+        let (as_of, max_age) = source.freshness();
+        let at = |key: &str| format!("/{EXCLUDE}/{index}/{key}");
+        let mut refuse = |key: &str, message: String| {
+            problems.push(self.document.diagnostic(&at(key), message));
+            false
+        };
+        let Some(max_age) = max_age else {
+            return true;
+        };
+        let Some(age_limit) = crate::clock::parse_duration(max_age) else {
+            return refuse(
+                "maxAge",
+                format!("`maxAge`: {max_age:?} is no duration; write it as e.g. 31d or 12h"),
+            );
+        };
+        let Some(as_of) = as_of else {
+            return refuse(
+                "maxAge",
+                "`maxAge` needs `asOf`, the day the list's data is from".to_owned(),
+            );
+        };
+        let Some(day) = crate::clock::parse_day_or_time(as_of) else {
+            return refuse(
+                "asOf",
+                format!("`asOf`: {as_of:?} is no day; write it as e.g. 2026-11-20"),
+            );
+        };
+        let age = self.reading.now - day;
+        if age > age_limit {
+            return refuse(
+                "asOf",
+                format!(
+                    "this do-not-call list is from {as_of}, {} days old, older than its maxAge \
+                     of {max_age}: refresh it (the campaign is refused, since stale suppressions \
+                     are no protection)",
+                    age.whole_days()
+                ),
+            );
+        }
+        true
+    }
+
     /// The task with its numbers: each source in order, minus exclusions and numbers taken.
     fn dial(
         &self,
@@ -392,6 +442,13 @@ impl<'a> Expansion<'a> {
             .as_deref()
             .map_or_else(Dialed::default, Dialed::listed);
         for (index, source) in self.campaign.numbers.iter().enumerate() {
+            if source.freshness() != (None, None) {
+                problems.push(self.document.diagnostic(
+                    &format!("/{NUMBERS}/{index}"),
+                    "`asOf` and `maxAge` say how old a do-not-call list may be: they belong to \
+                     `exclude` sources",
+                ));
+            }
             let Ok(path) = self.source_path(&setup, NUMBERS, index, source, problems) else {
                 continue;
             };
@@ -586,6 +643,7 @@ pub(super) mod tests {
             root: &root,
             show_numbers: false,
             max_numbers,
+            now: crate::clock::parse("2026-12-01T12:00:00Z").unwrap(),
         };
         expand(&loaded, &reading)
     }
@@ -671,6 +729,49 @@ pub(super) mod tests {
                 .message
                 .starts_with("the campaign has more than 2 numbers")
                 && p.pointer.as_deref() == Some("/numbers/0")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_do_not_call_list_older_than_its_max_age_refuses_the_campaign() {
+        let dir = tempfile::tempdir().unwrap();
+        let numbers = "  - phones: [\"020 7946 0001\"]\n";
+        let with = |exclude: &str| {
+            let yaml = campaign(numbers, exclude).replace("region: [a, b]", "region: [a]");
+            expanded(dir.path(), &yaml, &[])
+        };
+        // The helper's clock stands at 2026-12-01T12:00Z.
+        let fresh =
+            "exclude:\n  - phones: [\"020 7946 0009\"]\n    asOf: 2026-11-20\n    maxAge: 31d\n";
+        assert!(with(fresh).is_ok());
+        let stale = fresh.replace("maxAge: 31d", "maxAge: 7d");
+        let problems = with(&stale).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].pointer.as_deref(), Some("/exclude/0/asOf"));
+        assert!(
+            problems[0].message.starts_with(
+                "this do-not-call list is from 2026-11-20, 11 days old, older than its maxAge of 7d"
+            ),
+            "{problems:?}"
+        );
+        let without_day = fresh.replace("    asOf: 2026-11-20\n", "");
+        assert!(
+            with(&without_day).unwrap_err()[0]
+                .message
+                .contains("needs `asOf`")
+        );
+        let bad_age = fresh.replace("31d", "a month");
+        assert!(
+            with(&bad_age).unwrap_err()[0]
+                .message
+                .contains("is no duration")
+        );
+        let in_numbers = campaign("  - phones: [\"020 7946 0001\"]\n    maxAge: 31d\n", "")
+            .replace("region: [a, b]", "region: [a]");
+        let problems = expanded(dir.path(), &in_numbers, &[]).unwrap_err();
+        assert!(
+            problems[0].message.contains("belong to `exclude` sources"),
             "{problems:?}"
         );
     }

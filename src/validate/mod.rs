@@ -198,7 +198,7 @@ pub(crate) mod tests {
         assert_eq!(
             messages,
             [
-                "unknown key `phoneColumn`; allowed keys: file, other, check",
+                "unknown key `phoneColumn`; allowed keys: file, other, check, asOf, maxAge",
                 "`file`: file \"list.txt\" not found",
             ]
         );

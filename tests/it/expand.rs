@@ -42,6 +42,7 @@ fn expand_in(dir: &Path) -> Result<ExpandedCampaign, Vec<campaignctl::Diagnostic
         root: &root,
         show_numbers: false,
         max_numbers: expand::DEFAULT_MAX_NUMBERS,
+        now: time::OffsetDateTime::now_utc(),
     };
     let mut expanded = campaignctl::pipeline::expand(&[dir.join("prop.campaign.yaml")], &reading);
     if expanded.diagnostics.is_empty() {
