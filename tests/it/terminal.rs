@@ -23,7 +23,9 @@ fn workspace() -> Workspace {
 /// `campaignctl ARGS` under a pseudo-terminal: stdin, stdout and stderr are the terminal unless
 /// `shell_suffix` redirects them (it is appended to the command line, e.g. `2>err.txt`).
 pub(crate) fn under_terminal(ws: &Workspace, args: &[&str], shell_suffix: &str) -> Command {
-    let mut line = format!("'{}'", bin());
+    // `exec`: no shell stays between `script` and campaignctl, so the exit status is the
+    // program's own; a shell that got the terminal's SIGINT too would die of it and say 130.
+    let mut line = format!("exec '{}'", bin());
     for arg in args {
         line.push_str(&format!(" '{arg}'"));
     }
@@ -40,7 +42,8 @@ pub(crate) fn under_terminal(ws: &Workspace, args: &[&str], shell_suffix: &str) 
     command = Command::new("script");
     command
         .current_dir(ws.root())
-        .args(["-qec", &line, "/dev/null"]);
+        .args(["-qec", &line, "/dev/null"])
+        .env("SHELL", "/bin/sh");
     for (key, value) in env {
         match value {
             Some(value) => command.env(key, value),
