@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use time::OffsetDateTime;
 
 use crate::nxcc::{Client, CreateAndCall, Outcome};
 use crate::plan::saved::{SavedPlanError, SavedRequest};
@@ -25,6 +26,9 @@ pub struct Request {
     pub body: CreateAndCall,
     /// The body serialized once: these bytes are signed and sent.
     pub body_text: String,
+    /// The last moment it may leave (its numbers' calling window, the campaign's `notAfter`):
+    /// a request still waiting then is not sent.
+    pub send_by: Option<OffsetDateTime>,
 }
 
 impl Request {
@@ -41,6 +45,7 @@ impl Request {
                     base_name: change.base_name,
                     body_text: body.to_json(),
                     body,
+                    send_by: change.send_by,
                 })
             })
             .collect()
@@ -48,11 +53,24 @@ impl Request {
 
     /// A request of a saved plan: its body text is sent exactly as saved.
     pub fn from_saved(saved: &SavedRequest) -> Result<Request, SavedPlanError> {
+        let send_by = match &saved.send_by {
+            None => None,
+            // Sealed with the plan: unreadable only through a bug, and then nothing is sent.
+            Some(text) => {
+                Some(
+                    crate::clock::parse(text).ok_or_else(|| SavedPlanError::BodyMismatch {
+                        campaign: saved.campaign.clone(),
+                        task_name: saved.task_name.clone(),
+                    })?,
+                )
+            }
+        };
         Ok(Request {
             campaign: saved.campaign.clone(),
             base_name: saved.base_name.clone(),
             body: saved.parsed_body()?,
             body_text: saved.body.clone(),
+            send_by,
         })
     }
 }
@@ -125,31 +143,25 @@ pub async fn run(
         let store = &store;
         let pacer = &pacer;
         async move {
+            let not_started = |reason: String| {
+                let report = report(&request, TaskOutcome::NotStarted { reason });
+                observer.finished(&report);
+                report
+            };
             if !stop.load(Ordering::SeqCst) {
                 pacer.wait().await;
             }
             if stop.load(Ordering::SeqCst) {
-                let report = report(
-                    &request,
-                    TaskOutcome::NotStarted {
-                        reason: "stopped before sending (interrupted)".to_owned(),
-                    },
-                );
-                observer.finished(&report);
-                return report;
+                return not_started("stopped before sending (interrupted)".to_owned());
+            }
+            if let Some(reason) = too_late(&request, crate::clock::rules_now_or_clock()) {
+                return not_started(reason);
             }
             let intent =
                 lock(store).record_intent(&request.campaign, &request.base_name, &request.body);
             let attempt_id = match intent {
                 Ok(id) => id,
-                Err(err) => {
-                    let outcome = TaskOutcome::NotStarted {
-                        reason: err.to_string(),
-                    };
-                    let report = report(&request, outcome);
-                    observer.finished(&report);
-                    return report;
-                }
+                Err(err) => return not_started(err.to_string()),
             };
             observer.sending(&request);
             let outcome = client.create_and_call(&request.body_text).await;
@@ -170,6 +182,21 @@ pub async fn run(
         .buffer_unordered(options.parallelism.max(1))
         .collect()
         .await
+}
+
+/// Why `request` may no longer leave at `now`: its numbers' calling window closed (or the
+/// campaign's `notAfter` passed) since it was planned. Checked just before its intent is
+/// recorded, so a plan reviewed at 20:50 does not dial at 21:10.
+fn too_late(request: &Request, now: OffsetDateTime) -> Option<String> {
+    let send_by = request.send_by?;
+    (now > send_by).then(|| {
+        format!(
+            "not sent: it had to leave by {} (its numbers' calling window or the campaign's \
+             notAfter), and it is {} now; nothing was recorded, plan again",
+            crate::clock::format(send_by),
+            crate::clock::format(now)
+        )
+    })
 }
 
 fn lock<'a, 'b>(store: &'a Mutex<&'b mut Store>) -> std::sync::MutexGuard<'a, &'b mut Store> {

@@ -38,6 +38,17 @@ pub fn rules_now() -> Result<OffsetDateTime, ClockError> {
     }
 }
 
+/// Whether `CAMPAIGNCTL_NOW` stands in for the clock.
+pub fn is_pretend() -> bool {
+    std::env::var(NOW_VAR).is_ok_and(|value| !value.trim().is_empty())
+}
+
+/// The rules' time, the wall clock if `CAMPAIGNCTL_NOW` is malformed (which every command
+/// refuses before it gets this far).
+pub fn rules_now_or_clock() -> OffsetDateTime {
+    rules_now().unwrap_or_else(|_| OffsetDateTime::now_utc())
+}
+
 /// `90s`, `30m`, `2h` or `31d`: a whole number and a unit, at least a second.
 pub fn parse_duration(text: &str) -> Option<time::Duration> {
     let text = text.trim();

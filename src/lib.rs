@@ -24,6 +24,7 @@ pub mod sandbox;
 pub mod state;
 pub mod template;
 pub mod validate;
+pub mod window;
 
 pub use diagnostic::Diagnostic;
 pub use error::{Error, Result};

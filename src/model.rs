@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::phone::{Check, NumberType};
 
+mod calling;
+pub use calling::{
+    AnyTime, CallingHours, CallingRules, Cap, Day, FrequencyCap, Limits, Window, WindowRule,
+};
+
 /// The schema's `$id`: a name, not a location, so that no editor tries to download it and a
 /// copy of the file keeps its identity. Bump the version when a valid file could stop being
 /// valid.
@@ -67,6 +72,29 @@ pub struct Campaign {
     )]
     #[schemars(range(min = 1), example = 50000)]
     pub max_numbers: Option<NonZeroUsize>,
+
+    /// When its numbers may ring, in each recipient's local time: `any`, or
+    /// `{days: [mon, tue, wed, thu, fri], start: "09:00", end: "20:00"}`. Without it, tasks that
+    /// dial at once ring numbers only from 08:00 to 21:00 their local time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+
+    /// How often a number may be called across every campaign of the state, e.g.
+    /// `{perNumber: {calls: 3, within: 24h}}`; adds to the workspace file's limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+
+    /// The first moment the campaign may send (`2026-12-01`, taken as midnight UTC, or an
+    /// RFC 3339 time); before it, plans send nothing and say why.
+    #[serde(default, rename = "notBefore", skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"2026-12-01T09:00:00Z")]
+    pub not_before: Option<String>,
+
+    /// The last moment the campaign may send; after it, plans send nothing and say why, and a
+    /// saved plan applied later sends nothing of it.
+    #[serde(default, rename = "notAfter", skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"2026-12-24T18:00:00Z")]
+    pub not_after: Option<String>,
 
     /// The types of number this campaign dials, e.g. `[mobile, fixedLine]` (listing both
     /// takes `fixedLineOrMobile` too, the numbers of countries such as the US that do not tell
@@ -511,6 +539,12 @@ fn check_schema(_: &mut SchemaGenerator) -> Schema {
              phone-number metadata does not know it yet. The plan counts numbers accepted so.",
         ),
     ];
+    described_words(&meanings)
+}
+
+/// A string that is one of `meanings`' words, each with its own description for editors to
+/// show beside it.
+fn described_words(meanings: &[(&str, &str)]) -> Schema {
     let descriptions: Vec<&str> = meanings.iter().map(|(_, meaning)| *meaning).collect();
     json_schema!({
         "type": "string",
@@ -570,11 +604,53 @@ pub fn expected_values<T: ApiEnum>() -> String {
     names.chain(codes).collect::<Vec<_>>().join(", ")
 }
 
+/// The workspace file's name: at the root, it holds rules for every campaign under it.
+pub const WORKSPACE_FILE: &str = "campaignctl.yaml";
+
+/// The workspace file's `$id` (see [`SCHEMA_ID`]).
+pub const WORKSPACE_SCHEMA_ID: &str = "urn:campaignctl:workspace-file:1";
+
+/// The workspace file, `campaignctl.yaml` at the root: rules that hold for every campaign
+/// under it, whatever the campaign files say.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "campaignctl workspace file")]
+pub struct WorkspaceSettings {
+    /// How often a number may be called across every campaign of the state, e.g.
+    /// `{perNumber: {calls: 3, within: 24h}}`. A campaign's own `limits` hold as well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+
+    /// The most numbers one plan or apply may dial, every campaign together; `--max-numbers`
+    /// on the command line overrides it.
+    #[serde(
+        default,
+        rename = "maxNumbers",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(range(min = 1), example = 100000)]
+    pub max_numbers: Option<NonZeroUsize>,
+
+    /// The calling window of every campaign that declares none (see a campaign's `window`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+}
+
 /// The draft-07 JSON Schema of campaign files, as `campaignctl schema` prints it.
 pub fn campaign_schema() -> Schema {
+    schema_of::<Campaign>(SCHEMA_ID)
+}
+
+/// The draft-07 JSON Schema of the workspace file, as `campaignctl schema --workspace` prints
+/// it.
+pub fn workspace_schema() -> Schema {
+    schema_of::<WorkspaceSettings>(WORKSPACE_SCHEMA_ID)
+}
+
+fn schema_of<T: JsonSchema>(id: &str) -> Schema {
     let settings = schemars::generate::SchemaSettings::draft07()
         .with_transform(schemars::transform::RecursiveTransform(unwrap_description));
-    let generated = settings.into_generator().into_root_schema_for::<Campaign>();
+    let generated = settings.into_generator().into_root_schema_for::<T>();
     let serde_json::Value::Object(mut root) = generated.to_value() else {
         unreachable!("a struct's schema is an object")
     };
@@ -582,7 +658,7 @@ pub fn campaign_schema() -> Schema {
     // `$id` right after `$schema`, where a reader of the file looks for what it is.
     let mut identified = serde_json::Map::new();
     identified.extend(root.remove_entry("$schema"));
-    identified.insert("$id".to_owned(), SCHEMA_ID.into());
+    identified.insert("$id".to_owned(), id.into());
     identified.extend(root);
     Schema::from(identified)
 }

@@ -1,16 +1,20 @@
 //! The one driver: discover → load → validate → expand → plan. Each phase hands its output to
 //! the next; no phase calls the one before it.
 
+use std::collections::BTreeSet;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
+use time::OffsetDateTime;
 
 use crate::diagnostic::Diagnostic;
 use crate::error::Error;
 use crate::expand::{self, ExpandedCampaign, Reading};
+use crate::load::Root;
 use crate::load::{self, LoadedCampaign};
-use crate::plan::{self, Plan};
+use crate::model::WorkspaceSettings;
+use crate::plan::{self, Plan, SendHistory};
 use crate::state::{Snapshot, Store};
 use crate::validate::{self, NameUse, Rejected};
 
@@ -23,6 +27,8 @@ pub struct Expanded {
     pub diagnostics: Vec<Diagnostic>,
     /// How many campaign files were found.
     pub files_checked: usize,
+    /// The workspace file's settings (all defaults without one).
+    pub workspace: WorkspaceSettings,
 }
 
 impl Expanded {
@@ -62,6 +68,10 @@ type Checked = Result<LoadedCampaign, Rejected>;
 pub fn expand(paths: &[PathBuf], reading: &Reading<'_>) -> Expanded {
     let root = reading.root;
     let (files, mut diagnostics) = load::discover(paths, root);
+    let workspace = workspace_settings(root).unwrap_or_else(|problems| {
+        diagnostics.extend(problems);
+        WorkspaceSettings::default()
+    });
     // Files load and check independently, so many small ones spread over the cores.
     let checked: Vec<(Option<NameUse>, Checked)> = files
         .par_iter()
@@ -90,8 +100,11 @@ pub fn expand(paths: &[PathBuf], reading: &Reading<'_>) -> Expanded {
         }
     }
     diagnostics.extend(validate::unique_names(names));
-    let (campaigns, problems) = expand::expand_all(&valid, reading);
+    let (mut campaigns, problems) = expand::expand_all(&valid, reading);
     diagnostics.extend(problems);
+    for campaign in &mut campaigns {
+        workspace.add_to(&mut campaign.rules);
+    }
     // Stand-ins are expanded for their problems only: nothing of them is planned.
     let (_, problems) = expand::expand_all(&stand_ins, reading);
     diagnostics.extend(problems);
@@ -100,7 +113,18 @@ pub fn expand(paths: &[PathBuf], reading: &Reading<'_>) -> Expanded {
         campaigns,
         diagnostics,
         files_checked: files.len(),
+        workspace,
     }
+}
+
+/// The settings of the workspace file at `root`, if there is one, checked like a campaign file.
+pub fn workspace_settings(root: &Root) -> Result<WorkspaceSettings, Vec<Diagnostic>> {
+    let path = root.workspace_file();
+    if !path.exists() {
+        return Ok(WorkspaceSettings::default());
+    }
+    let document = load::load(&path, root).map_err(|problem| vec![problem])?;
+    validate::check_workspace(&document)
 }
 
 /// Every file the campaigns were made from, for a saved plan to record.
@@ -111,25 +135,46 @@ pub fn inputs(campaigns: &[ExpandedCampaign]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The plan of `campaigns` against what `store` says was sent; `max_call_list_size`
-/// overrides the campaigns' own.
+/// The plan of `campaigns` against what `store` says was sent, at the rules' time `now`;
+/// `max_call_list_size` overrides the campaigns' own.
 pub fn plan(
     campaigns: Vec<ExpandedCampaign>,
     store: &mut Store,
     max_call_list_size: Option<NonZeroUsize>,
+    now: OffsetDateTime,
 ) -> Result<Plan, Error> {
     let names: Vec<String> = campaigns.iter().map(|c| c.name.clone()).collect();
     let snapshot = store.snapshot(names.iter().map(String::as_str))?;
-    Ok(plan::plan(campaigns, &snapshot, max_call_list_size))
+    let mut context = plan::Context {
+        max_call_list_size,
+        now,
+        history: SendHistory::default(),
+    };
+    let periods: BTreeSet<i64> = campaigns
+        .iter()
+        .flat_map(|c| c.rules.caps.iter().map(|cap| cap.within_seconds))
+        .collect();
+    for period in periods {
+        let since = crate::clock::format(now - time::Duration::seconds(period));
+        let sends = store.sends_since(&since)?;
+        context.history.by_period.insert(period, sends);
+    }
+    Ok(plan::plan(campaigns, &snapshot, &context))
 }
 
-/// The requests `campaigns` make before any state is consulted, parts and all: what `render`
-/// shows, named as a first apply would send them.
+/// The requests `campaigns` make at `now` before any state is consulted, parts and all: what
+/// `render` shows, named as a first apply would send them.
 pub fn requests(
     campaigns: Vec<ExpandedCampaign>,
     max_call_list_size: Option<NonZeroUsize>,
+    now: OffsetDateTime,
 ) -> Plan {
-    plan::plan(campaigns, &Snapshot::default(), max_call_list_size)
+    let context = plan::Context {
+        max_call_list_size,
+        now,
+        history: SendHistory::default(),
+    };
+    plan::plan(campaigns, &Snapshot::default(), &context)
 }
 
 #[cfg(test)]
@@ -143,12 +188,12 @@ mod tests {
         let broken = VALID.replace("startCount: 1", "startCount: many");
         std::fs::write(dir.path().join("a.campaign.yaml"), broken).unwrap();
         std::fs::write(dir.path().join("b.campaign.yaml"), VALID).unwrap();
-        let root = load::Root::new(dir.path(), None).unwrap();
+        let root = Root::new(dir.path(), None).unwrap();
         let reading = Reading {
             root: &root,
             show_numbers: false,
             max_numbers: expand::DEFAULT_MAX_NUMBERS,
-            now: time::OffsetDateTime::now_utc(),
+            now: OffsetDateTime::now_utc(),
         };
         let checked = expand(&[dir.path().to_owned()], &reading);
         let messages: Vec<&str> = checked

@@ -109,8 +109,13 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
     let target = if global.sandbox {
         "a local sandbox started for this run".to_owned()
     } else {
-        create_and_call_url(&args.provider.endpoint)?.to_string()
+        let url = create_and_call_url(&args.provider.endpoint)?;
+        if campaignctl::clock::is_pretend() && !campaignctl::nxcc::client::is_loopback(&url) {
+            return Err(CliError::PretendClock);
+        }
+        url.to_string()
     };
+    let now = campaignctl::clock::rules_now()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -124,6 +129,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
         );
     }
 
+    let mut max_numbers = args.max_numbers;
     // The campaigns this apply is about: tasks of theirs in doubt afterwards fail it.
     let mut concerned = BTreeSet::new();
     let requests = match saved_plan_path(&args.paths) {
@@ -146,14 +152,16 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
             requests
         }
         None => {
-            let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
+            let expanded = global.expand(&args.paths)?;
+            max_numbers = max_numbers.or(expanded.workspace.max_numbers);
+            let campaigns = expanded.into_campaigns(&args.paths)?;
             concerned.extend(campaigns.iter().map(|c| c.name.clone()));
-            let plan = pipeline::plan(campaigns, &mut store, args.parts.max_call_list_size)?;
+            let plan = pipeline::plan(campaigns, &mut store, args.parts.max_call_list_size, now)?;
             narration.say(format_args!(
                 "{}",
                 views::human::plan::render(&plan, global.show_numbers)
             ))?;
-            plan.within_caps(args.max_numbers)?;
+            plan.within_caps(max_numbers)?;
             if plan.has_changes() {
                 // With JSON on stdout there is no room for a question: approval must be given.
                 if json && !args.auto_approve {

@@ -19,6 +19,13 @@ pub enum CliError {
     )]
     PartsOfSavedPlan,
 
+    #[error(
+        "{var} is set: refusing to send to a provider on a pretend clock, since calling windows \
+         would be judged at the wrong time; unset it (it is for plans, tests and the sandbox)",
+        var = campaignctl::clock::NOW_VAR
+    )]
+    PretendClock,
+
     #[error("cancelled, nothing sent")]
     Cancelled,
 

@@ -155,8 +155,9 @@ impl GlobalArgs {
 pub enum Command {
     /// Check campaign files: schema and meaning. Exit 0 when valid, 1 when not.
     Validate(validate::ValidateArgs),
-    /// Print the JSON Schema (draft-07) of campaign files.
-    Schema,
+    /// Print the JSON Schema (draft-07) of campaign files, or with --workspace-file of the
+    /// workspace file (campaignctl.yaml at the root).
+    Schema(schema::SchemaArgs),
     /// Print the createandcall bodies the files describe, before any state is consulted: one
     /// per request, so a task larger than `maxCallListSize` shows as its parts.
     Render(render::RenderArgs),
@@ -213,7 +214,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
     });
     match cli.command {
         Command::Validate(args) => validate::run(&cli.global, args),
-        Command::Schema => schema::run(),
+        Command::Schema(args) => schema::run(&args),
         Command::Render(args) => render::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Apply(args) => apply::run(&cli.global, args),

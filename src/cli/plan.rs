@@ -78,13 +78,14 @@ pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> 
         )?;
         return Ok(EXIT_ERROR);
     }
+    let max_numbers = expanded.workspace.max_numbers;
     let campaigns = expanded.into_campaigns(&args.paths)?;
     let inputs = pipeline::inputs(&campaigns);
     let mut store = Store::open(&global.location()?)?;
-    let plan = pipeline::plan(campaigns, &mut store, args.parts.max_call_list_size)?;
-    plan.within_caps(None)?;
+    let now = campaignctl::clock::rules_now()?;
+    let plan = pipeline::plan(campaigns, &mut store, args.parts.max_call_list_size, now)?;
+    plan.within_caps(max_numbers)?;
     if let Some(out) = &args.out {
-        let now = campaignctl::clock::rules_now()?;
         SavedPlan::new(&plan, &inputs, &store.plan_key()?, now, args.expires)?.write(out)?;
     }
     match format {

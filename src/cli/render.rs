@@ -32,7 +32,8 @@ struct RenderedTask<'a> {
 
 pub fn run(global: &super::GlobalArgs, args: RenderArgs) -> Result<i32, CliError> {
     let campaigns = global.expand(&args.paths)?.into_campaigns(&args.paths)?;
-    let requests = pipeline::requests(campaigns, args.parts.max_call_list_size);
+    let now = campaignctl::clock::rules_now()?;
+    let requests = pipeline::requests(campaigns, args.parts.max_call_list_size, now);
     let tasks: Vec<RenderedTask<'_>> = requests
         .campaigns
         .iter()

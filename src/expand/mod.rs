@@ -23,7 +23,7 @@ use rustc_hash::FxHashSet;
 use crate::diagnostic::excerpt;
 use crate::diagnostic::{Diagnostic, Kind, Position};
 use crate::load::{Document, LoadedCampaign, Root};
-use crate::model::{ApiEnum, Campaign, NumberSource};
+use crate::model::{ApiEnum, CallingRules, Campaign, NumberSource};
 use crate::nxcc::{CallItem, CreateAndCall};
 
 use crate::phone::{
@@ -55,6 +55,8 @@ pub struct ExpandedCampaign {
     pub max_call_list_size: Option<NonZeroUsize>,
     /// The campaign's blast-radius cap (`maxNumbers`), enforced on the plan.
     pub max_numbers: Option<NonZeroUsize>,
+    /// When and how often its numbers may ring: enforced on the plan, and again at send time.
+    pub rules: CallingRules,
 }
 
 /// One createandcall request the files describe.
@@ -193,6 +195,7 @@ impl<'a> Expansion<'a> {
             inputs: inputs.into_iter().collect(),
             max_call_list_size: self.campaign.task.max_call_list_size,
             max_numbers: self.campaign.max_numbers,
+            rules: self.campaign.calling_rules(),
         })
     }
 

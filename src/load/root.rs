@@ -17,6 +17,8 @@ pub struct Root {
     canonical: PathBuf,
     /// How messages name the root: as the user gave it, or "the current directory".
     shown: String,
+    /// The root as given, for naming files in it as the user would.
+    given: PathBuf,
     /// The largest data source read, in bytes.
     pub max_source_bytes: u64,
 }
@@ -56,8 +58,14 @@ impl Root {
         Ok(Root {
             canonical,
             shown,
+            given: dir.to_owned(),
             max_source_bytes: DEFAULT_MAX_SOURCE_BYTES,
         })
+    }
+
+    /// The workspace file's place (`campaignctl.yaml` at the root), named as the root was.
+    pub fn workspace_file(&self) -> PathBuf {
+        self.given.join(crate::model::WORKSPACE_FILE)
     }
 
     /// How messages name the root.

@@ -391,7 +391,8 @@ fn parse_problem(err: url::ParseError) -> &'static str {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether `url` names this machine: the sandbox, never a real provider.
+pub fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
     };

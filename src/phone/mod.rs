@@ -22,7 +22,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use types::{Dialed, NumberType, TypeCounts};
-pub use zones::ZoneSet;
+pub use zones::{ZoneSet, all_zones};
 
 /// A phone number in E.164 form, kept as its digits. E.164 numbers have at most 15 digits and
 /// never start with 0 (no country calling code does), so a `u64` holds them exactly; hashing

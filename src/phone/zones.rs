@@ -24,6 +24,14 @@ impl ZoneSet {
     }
 }
 
+/// Every zone name the data holds, each once.
+pub fn all_zones() -> impl Iterator<Item = &'static str> {
+    let mut zones: Vec<&'static str> = DATA.sets.iter().flatten().copied().collect();
+    zones.sort_unstable();
+    zones.dedup();
+    zones.into_iter()
+}
+
 /// The zones of `number`, whose type is `kind`: unknown for a number of unknown type; the
 /// zones of its longest listed prefix for a number located by its prefix (fixed lines, and
 /// mobiles where they carry an area code); otherwise the zones of its country calling code.

@@ -2,6 +2,7 @@
 //! would be sent. A pure function: no I/O, so every rule of product.md's plan table is a unit
 //! test away.
 
+mod guards;
 pub mod saved;
 
 use std::collections::{BTreeMap, HashSet};
@@ -9,10 +10,14 @@ use std::num::NonZeroUsize;
 
 use serde_json::Value;
 
+use time::OffsetDateTime;
+
 use crate::expand::ExpandedCampaign;
+use crate::model::{ApiEnum, CallingRules, StartupType};
 use crate::nxcc::{CallItem, CreateAndCall};
-use crate::phone::TypeCounts;
+use crate::phone::{Facts, TypeCounts};
 use crate::state::{Attempt, CampaignState, Snapshot, StateIdentity, settings_of};
+pub use guards::{Hold, SendHistory};
 
 /// What a plan does with one task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +30,9 @@ pub enum Action {
     Orphaned,
     /// Sent with an unknown outcome: its numbers are blocked until `state resolve`.
     InDoubt,
+    /// Numbers of the task not sent now, for the reason in [`Change::hold`]; a later plan
+    /// sends them as a follow-up once the reason is gone.
+    Held,
 }
 
 impl Action {
@@ -34,6 +42,7 @@ impl Action {
             Action::NoOp => "no-op",
             Action::Orphaned => "orphaned",
             Action::InDoubt => "in-doubt",
+            Action::Held => "held",
         }
     }
 }
@@ -71,6 +80,11 @@ pub struct Change {
     /// Create: which part of its task this request is, when the task's numbers did not fit in
     /// one request.
     pub part: Option<Part>,
+    /// Held: why its numbers are not sent now.
+    pub hold: Option<Hold>,
+    /// Create: the last moment the request may leave (its numbers' calling window, the
+    /// campaign's `notAfter`); checked again just before it is sent.
+    pub send_by: Option<OffsetDateTime>,
 }
 
 /// One request of a task sent in several, because it holds more numbers than one request may
@@ -101,6 +115,19 @@ pub struct CampaignSummary {
     pub number_types: TypeCounts,
     /// The most numbers a plan may dial for the campaign (`maxNumbers`).
     pub max_numbers: Option<NonZeroUsize>,
+    /// Its calling rules, with the workspace file's.
+    pub rules: CallingRules,
+}
+
+/// What a plan is made under besides state.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Overrides every campaign's `maxCallListSize`.
+    pub max_call_list_size: Option<NonZeroUsize>,
+    /// The rules' time: calling windows and campaign dates are judged at it.
+    pub now: OffsetDateTime,
+    /// Sends per number within each cap's period, for the frequency caps.
+    pub history: SendHistory,
 }
 
 /// What would be sent, against which state.
@@ -169,6 +196,15 @@ impl Plan {
         self.creates().map(|c| c.number_count).sum()
     }
 
+    /// Numbers the guards hold back from this plan (a later one may send them).
+    pub fn numbers_held(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.action == Action::Held)
+            .map(|c| c.number_count)
+            .sum()
+    }
+
     /// Whether applying would send anything (`--detailed-exitcode` exits 2 then).
     pub fn has_changes(&self) -> bool {
         self.creates().next().is_some()
@@ -179,22 +215,18 @@ impl Plan {
     }
 }
 
-/// Computes the plan for `campaigns` against `snapshot`. `max_call_list_size`, when given,
-/// overrides every campaign's `maxCallListSize`.
+/// Computes the plan for `campaigns` against `snapshot`, under `context`.
 ///
 /// Takes the expansion by value: the numbers of a create move into its body instead of being
 /// copied, which matters for campaigns of a million numbers.
-pub fn plan(
-    campaigns: Vec<ExpandedCampaign>,
-    snapshot: &Snapshot,
-    max_call_list_size: Option<NonZeroUsize>,
-) -> Plan {
+pub fn plan(campaigns: Vec<ExpandedCampaign>, snapshot: &Snapshot, context: &Context) -> Plan {
     let empty = CampaignState::default();
     let mut plan = Plan {
         state: snapshot.identity.clone(),
         campaigns: Vec::with_capacity(campaigns.len()),
         changes: Vec::new(),
     };
+    let mut planned = guards::Planned::new(campaigns.iter().any(|c| !c.rules.caps.is_empty()));
     for campaign in campaigns {
         let state = snapshot.campaigns.get(&campaign.name).unwrap_or(&empty);
         plan.campaigns.push(CampaignSummary {
@@ -204,21 +236,39 @@ pub fn plan(
             excluded: campaign.excluded,
             number_types: campaign.types,
             max_numbers: campaign.max_numbers,
+            rules: campaign.rules.clone(),
         });
-        let max_size = max_call_list_size
+        let max_size = context
+            .max_call_list_size
             .or(campaign.max_call_list_size)
             .unwrap_or(DEFAULT_MAX_CALL_LIST_SIZE);
-        plan_campaign(campaign, state, max_size, &mut plan.changes);
+        plan_campaign(
+            campaign,
+            state,
+            max_size,
+            context,
+            &mut planned,
+            &mut plan.changes,
+        );
     }
     plan
+}
+
+/// Whether a task with this `startupType` dials as soon as it is created. Left out, the
+/// provider's default decides, which it does not document: taken as immediate.
+fn dials_at_once(startup_type: Option<u8>) -> bool {
+    startup_type.is_none_or(|code| code == StartupType::Immediate.code())
 }
 
 fn plan_campaign(
     campaign: ExpandedCampaign,
     state: &CampaignState,
     max_size: NonZeroUsize,
+    context: &Context,
+    planned: &mut guards::Planned,
     out: &mut Vec<Change>,
 ) {
+    let hours = campaign.rules.window.hours();
     let live: Vec<&Attempt> = state
         .attempts
         .iter()
@@ -256,8 +306,20 @@ fn plan_campaign(
             .unwrap_or_default();
 
         let total = body.call_list.len();
-        body.call_list.retain(|item| !state.is_sent(item));
-        let already_sent = total - body.call_list.len();
+        let (unsent, facts) = unsent(std::mem::take(&mut body.call_list), task.facts, state);
+        let already_sent = total - unsent.len();
+        let window = hours
+            .as_deref()
+            .filter(|_| dials_at_once(body.startup_type));
+        let sorted = guards::sort(
+            unsent,
+            &facts,
+            &campaign.rules,
+            window,
+            context.now,
+            &context.history,
+            planned,
+        );
         let mut change = Change {
             action: Action::NoOp,
             campaign: campaign.name.clone(),
@@ -270,26 +332,36 @@ fn plan_campaign(
             attempt_id: None,
             body: None,
             part: None,
+            hold: None,
+            send_by: None,
         };
-        if body.call_list.is_empty() && any_in_doubt {
-            // The in-doubt line already says what holds these numbers; "no-op" would claim
-            // they were sent.
+        let held_any = !sorted.held.is_empty();
+        for (hold, count) in sorted.held {
+            out.push(Change {
+                action: Action::Held,
+                number_count: count,
+                hold: Some(hold),
+                ..change.clone()
+            });
+        }
+        if sorted.sendable.is_empty() && (any_in_doubt || held_any) {
+            // The in-doubt or held line already says what holds these numbers; "no-op" would
+            // claim they were sent.
             continue;
         }
-        if body.call_list.is_empty() {
+        if sorted.sendable.is_empty() {
             out.push(change);
             continue;
         }
-        let count = part_count(body.call_list.len(), max_size);
+        let count = part_count(sorted.sendable.len(), max_size);
         change.action = Action::Create;
         change.follow_up = !sent_before.is_empty();
         let group = group_name(&base_name, change.follow_up, count, |name| {
             names_sent.contains(name) || (name != base_name && names_in_files.contains(name))
         });
-        for (index, numbers) in (1..=count).zip(split_into_parts(
-            std::mem::take(&mut body.call_list),
-            max_size,
-        )) {
+        let deadlines = part_deadlines(&sorted.send_by, count, max_size, campaign.rules.not_after);
+        let parts = split_into_parts(sorted.sendable, max_size);
+        for (index, (numbers, send_by)) in (1..=count).zip(parts.into_iter().zip(deadlines)) {
             let mut part = body.clone();
             part.task_name = part_name(&group, index, count);
             part.call_list = numbers;
@@ -303,6 +375,7 @@ fn plan_campaign(
                     count,
                     max_size,
                 }),
+                send_by,
                 ..change.clone()
             });
         }
@@ -350,6 +423,53 @@ fn split_into_parts(mut numbers: Vec<CallItem>, max_size: NonZeroUsize) -> Vec<V
     parts
 }
 
+/// The numbers of a task not yet sent in its campaign, with their facts.
+fn unsent(
+    numbers: Vec<CallItem>,
+    facts: Vec<Facts>,
+    state: &CampaignState,
+) -> (Vec<CallItem>, Vec<Facts>) {
+    if facts.len() != numbers.len() {
+        // Expansion gives every number its facts; a task made otherwise has no known zones.
+        let unsent = numbers
+            .into_iter()
+            .filter(|item| !state.is_sent(item))
+            .collect();
+        return (unsent, Vec::new());
+    }
+    numbers
+        .into_iter()
+        .zip(facts)
+        .filter(|(item, _)| !state.is_sent(item))
+        .unzip()
+}
+
+/// The last moment each part of `count` may leave: the earliest of its numbers' windows (when
+/// a window holds, `send_by` has a moment per number) and the campaign's `notAfter`.
+fn part_deadlines(
+    send_by: &[i64],
+    count: usize,
+    max_size: NonZeroUsize,
+    not_after: Option<OffsetDateTime>,
+) -> Vec<Option<OffsetDateTime>> {
+    (0..count)
+        .map(|index| {
+            let chunk = send_by
+                .get(index * max_size.get()..)
+                .unwrap_or_default()
+                .iter()
+                .take(max_size.get());
+            let window = chunk
+                .min()
+                .and_then(|by| OffsetDateTime::from_unix_timestamp(*by).ok());
+            match (window, not_after) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        })
+        .collect()
+}
+
 fn attempt_change(action: Action, attempt: &Attempt) -> Change {
     Change {
         action,
@@ -363,6 +483,8 @@ fn attempt_change(action: Action, attempt: &Attempt) -> Change {
         attempt_id: Some(attempt.id),
         body: None,
         part: None,
+        hold: None,
+        send_by: None,
     }
 }
 

@@ -97,8 +97,8 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SavedPlanError + '_ {
     }
 }
 
-/// 2 added `expiresAt`.
-pub const FORMAT_VERSION: u32 = 2;
+/// 2 added `expiresAt`, 3 each request's `sendBy`.
+pub const FORMAT_VERSION: u32 = 3;
 const KIND: &str = "campaignctl-plan";
 
 /// A plan file's content.
@@ -135,6 +135,10 @@ pub struct SavedRequest {
     pub base_name: String,
     pub task_name: String,
     pub number_count: usize,
+    /// The last moment (RFC 3339) the request may leave: its numbers' calling window and the
+    /// campaign's `notAfter`, as the plan judged them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_by: Option<String>,
     /// The body exactly as it will be signed and sent.
     pub body: String,
 }
@@ -194,6 +198,7 @@ impl SavedPlan {
                 base_name: change.base_name.clone(),
                 task_name: change.task_name.clone(),
                 number_count: change.number_count,
+                send_by: change.send_by.map(crate::clock::format),
                 body: body.to_json(),
             })
             .collect();

@@ -6,6 +6,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::expand::{DesiredTask, ExpandedCampaign};
+use crate::model::WindowRule;
 use crate::state::{CampaignState, Snapshot, Status};
 
 fn body(name: &str, numbers: &[u32]) -> CreateAndCall {
@@ -29,12 +30,26 @@ fn campaign(tasks: Vec<CreateAndCall>) -> ExpandedCampaign {
         inputs: Vec::new(),
         max_call_list_size: None,
         max_numbers: None,
+        // These tests are about state and parts; the guards have their own below.
+        rules: CallingRules {
+            window: WindowRule::Any,
+            ..CallingRules::default()
+        },
     }
 }
 
 /// The plan with the campaigns' own (here: the default) request size.
 fn plan(campaigns: Vec<ExpandedCampaign>, snapshot: &Snapshot) -> Plan {
-    super::plan(campaigns, snapshot, None)
+    super::plan(campaigns, snapshot, &sized(None))
+}
+
+/// The context of a plan at a fixed time, with `max_call_list_size` and no send history.
+fn sized(max_call_list_size: Option<NonZeroUsize>) -> Context {
+    Context {
+        max_call_list_size,
+        now: crate::clock::parse("2026-11-18T10:00:00Z").unwrap(),
+        history: SendHistory::default(),
+    }
 }
 
 fn limit(n: usize) -> Option<NonZeroUsize> {
@@ -239,7 +254,7 @@ fn a_task_larger_than_the_limit_goes_out_in_parts_in_source_order() {
     let plan = super::plan(
         vec![campaign(vec![body("t", &[5, 1, 4, 2, 3])])],
         &Snapshot::default(),
-        limit(2),
+        &sized(limit(2)),
     );
     assert_eq!(
         actions(&plan),
@@ -266,7 +281,7 @@ fn a_task_that_fits_keeps_its_name_and_is_no_part() {
     let plan = super::plan(
         vec![campaign(vec![body("t", &[1, 2])])],
         &Snapshot::default(),
-        limit(2),
+        &sized(limit(2)),
     );
     assert_eq!(actions(&plan), [(Action::Create, "t".into(), 2)]);
     assert_eq!(plan.changes[0].part, None);
@@ -276,9 +291,9 @@ fn a_task_that_fits_keeps_its_name_and_is_no_part() {
 fn the_campaigns_limit_applies_unless_the_command_line_overrides_it() {
     let mut own = campaign(vec![body("t", &[1, 2, 3])]);
     own.max_call_list_size = limit(1);
-    let parts = super::plan(vec![own.clone()], &Snapshot::default(), None);
+    let parts = super::plan(vec![own.clone()], &Snapshot::default(), &sized(None));
     assert_eq!(parts.count(Action::Create), 3);
-    let overridden = super::plan(vec![own], &Snapshot::default(), limit(2));
+    let overridden = super::plan(vec![own], &Snapshot::default(), &sized(limit(2)));
     assert_eq!(overridden.count(Action::Create), 2);
 }
 
@@ -304,7 +319,7 @@ fn the_same_inputs_make_the_same_parts() {
         super::plan(
             vec![campaign(vec![body("t", &[3, 1, 2, 9, 7])])],
             &Snapshot::default(),
-            limit(2),
+            &sized(limit(2)),
         )
     };
     assert_eq!(make(), make());
@@ -313,9 +328,9 @@ fn the_same_inputs_make_the_same_parts() {
 #[test]
 fn a_re_plan_after_parts_is_a_no_op() {
     let desired = || vec![campaign(vec![body("t", &[1, 2, 3, 4, 5])])];
-    let first = super::plan(desired(), &Snapshot::default(), limit(2));
+    let first = super::plan(desired(), &Snapshot::default(), &sized(limit(2)));
     let sent = sent_as(&first, Status::Created);
-    let again = super::plan(desired(), &snapshot_of(&sent), limit(2));
+    let again = super::plan(desired(), &snapshot_of(&sent), &sized(limit(2)));
     assert_eq!(actions(&again), [(Action::NoOp, "t".into(), 5)]);
     assert!(!again.has_changes());
 }
@@ -325,13 +340,13 @@ fn a_follow_up_after_parts_holds_only_new_numbers_and_is_parted_too() {
     let first = super::plan(
         vec![campaign(vec![body("t", &[1, 2, 3, 4])])],
         &Snapshot::default(),
-        limit(2),
+        &sized(limit(2)),
     );
     let sent = sent_as(&first, Status::Created);
     let plan = super::plan(
         vec![campaign(vec![body("t", &[1, 2, 3, 4, 5, 6, 7])])],
         &snapshot_of(&sent),
-        limit(2),
+        &sized(limit(2)),
     );
     assert_eq!(
         actions(&plan),
@@ -352,10 +367,10 @@ fn a_follow_up_after_parts_holds_only_new_numbers_and_is_parted_too() {
 #[test]
 fn a_rejected_part_frees_only_its_own_numbers() {
     let desired = || vec![campaign(vec![body("t", &[1, 2, 3, 4, 5])])];
-    let first = super::plan(desired(), &Snapshot::default(), limit(2));
+    let first = super::plan(desired(), &Snapshot::default(), &sized(limit(2)));
     let mut sent = sent_as(&first, Status::Created);
     sent[1].0.status = Status::Rejected;
-    let plan = super::plan(desired(), &snapshot_of(&sent), limit(2));
+    let plan = super::plan(desired(), &snapshot_of(&sent), &sized(limit(2)));
     assert_eq!(actions(&plan), [(Action::Create, "t #2".into(), 2)]);
     assert_eq!(ids(&plan.changes[0]), ["ID3", "ID4"]);
     assert!(plan.changes[0].follow_up);
@@ -364,11 +379,11 @@ fn a_rejected_part_frees_only_its_own_numbers() {
 #[test]
 fn parts_never_sent_are_planned_again_as_a_follow_up() {
     let desired = || vec![campaign(vec![body("t", &[1, 2, 3, 4, 5])])];
-    let first = super::plan(desired(), &Snapshot::default(), limit(2));
+    let first = super::plan(desired(), &Snapshot::default(), &sized(limit(2)));
     let mut sent = sent_as(&first, Status::Created);
     // A crash after the first part: the others were never recorded.
     sent.truncate(1);
-    let plan = super::plan(desired(), &snapshot_of(&sent), limit(2));
+    let plan = super::plan(desired(), &snapshot_of(&sent), &sized(limit(2)));
     assert_eq!(
         actions(&plan),
         [
@@ -383,10 +398,10 @@ fn parts_never_sent_are_planned_again_as_a_follow_up() {
 #[test]
 fn a_part_in_doubt_holds_only_its_own_numbers() {
     let desired = || vec![campaign(vec![body("t", &[1, 2, 3, 4, 5])])];
-    let first = super::plan(desired(), &Snapshot::default(), limit(2));
+    let first = super::plan(desired(), &Snapshot::default(), &sized(limit(2)));
     let mut sent = sent_as(&first, Status::Created);
     sent[2].0.status = Status::InDoubt;
-    let plan = super::plan(desired(), &snapshot_of(&sent), limit(2));
+    let plan = super::plan(desired(), &snapshot_of(&sent), &sized(limit(2)));
     assert_eq!(
         actions(&plan),
         [(Action::InDoubt, "t (part 3/3)".into(), 1),]
@@ -402,7 +417,7 @@ fn a_task_named_like_a_part_or_follow_up_never_shares_a_name() {
             body("t #2 (part 2/2)", &[5]),
         ])],
         &Snapshot::default(),
-        limit(2),
+        &sized(limit(2)),
     );
     assert_eq!(
         actions(&plan),
@@ -420,7 +435,7 @@ fn a_task_named_like_a_sent_part_is_sent_under_a_name_of_its_own() {
     let first = super::plan(
         vec![campaign(vec![body("t", &[1, 2, 3])])],
         &Snapshot::default(),
-        limit(2),
+        &sized(limit(2)),
     );
     let sent = sent_as(&first, Status::Created);
     let plan = super::plan(
@@ -429,7 +444,7 @@ fn a_task_named_like_a_sent_part_is_sent_under_a_name_of_its_own() {
             body("t (part 1/2)", &[4]),
         ])],
         &snapshot_of(&sent),
-        limit(2),
+        &sized(limit(2)),
     );
     assert_eq!(
         actions(&plan),
@@ -476,7 +491,7 @@ proptest! {
                 body(&format!("t{i}"), &numbers)
             })
             .collect();
-        let plan = super::plan(vec![campaign(tasks)], &state, limit(max_size));
+        let plan = super::plan(vec![campaign(tasks)], &state, &sized(limit(max_size)));
         let sent_ids = &state.campaigns["c"].sent_order_ids;
         let live_names: Vec<&str> = state.campaigns["c"]
             .attempts

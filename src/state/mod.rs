@@ -305,6 +305,8 @@ pub(crate) trait Backend: Send {
     fn load(&mut self, dump: &Dump) -> Result<(), StateError>;
     /// Whether anything was ever recorded here.
     fn is_empty(&mut self) -> Result<bool, StateError>;
+    /// Per number, the live attempts of any campaign created at or after `since`.
+    fn sends_since(&mut self, since: &str) -> Result<HashMap<i64, u32>, StateError>;
 }
 
 /// The open state, whichever backend keeps it.
@@ -492,6 +494,13 @@ impl Store {
                 body.task_name
             ))
         })
+    }
+
+    /// How many live (not rejected) attempts, in any campaign of this state, created at or
+    /// after `since` (RFC 3339 UTC, as [`crate::clock::format`] writes it) hold each number,
+    /// keyed by [`phone_key`]: what frequency caps count.
+    pub fn sends_since(&mut self, since: &str) -> Result<HashMap<i64, u32>, StateError> {
+        self.backend.sends_since(since)
     }
 
     /// Records how the attempt `attempt_id` ended.

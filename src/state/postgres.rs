@@ -918,4 +918,26 @@ impl Backend for PgBackend {
             Ok(row.try_get::<_, i64>(0)? == 0)
         })
     }
+
+    fn sends_since(
+        &mut self,
+        since: &str,
+    ) -> Result<std::collections::HashMap<i64, u32>, StateError> {
+        let workspace = self.workspace();
+        let since = since.to_owned();
+        self.call(move |client| {
+            let rows = client.query(
+                "SELECT n.phone, count(*) FROM campaignctl.numbers n JOIN campaignctl.attempts a \
+                 ON a.workspace = n.workspace AND a.id = n.attempt_id WHERE a.workspace = $1 \
+                 AND a.status != 'rejected' AND a.created_at >= $2 GROUP BY n.phone",
+                &[&workspace, &since],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let count: i64 = row.try_get(1)?;
+                    Ok((row.try_get(0)?, u32::try_from(count).unwrap_or(u32::MAX)))
+                })
+                .collect()
+        })
+    }
 }

@@ -674,6 +674,25 @@ impl Backend for SqliteBackend {
             .map_err(|err| self.error(err))?;
         Ok(count == 0)
     }
+
+    fn sends_since(
+        &mut self,
+        since: &str,
+    ) -> Result<std::collections::HashMap<i64, u32>, StateError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT n.phone, count(*) FROM numbers n JOIN attempts a ON a.id = n.attempt_id \
+                 WHERE a.status != 'rejected' AND a.created_at >= ?1 GROUP BY n.phone",
+            )
+            .map_err(|err| self.error(err))?;
+        statement
+            .query_map([since], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, u32>(1)?))
+            })
+            .and_then(Iterator::collect)
+            .map_err(|err| self.error(err))
+    }
 }
 
 /// What an existing SQLite file is.

@@ -7,9 +7,10 @@ use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, Kind};
 use crate::load::{Document, Root, escape_pointer};
-use crate::model::{NumberSource, SOURCE_LISTS, TaskSpec};
+use crate::model::{CallingHours, NumberSource, SOURCE_LISTS, TaskSpec};
 use crate::phone;
 use crate::template::{self, Templates};
+use crate::window::WindowError;
 
 /// The checks a schema cannot express, and the campaign's templates, compiled. They read the
 /// parsed value rather than the typed campaign, so they run (and report) even where the schema
@@ -56,7 +57,71 @@ pub(super) fn problems(document: &Document, root: &Root, out: &mut Vec<Diagnosti
         }
     }
     check_source_paths(document, root, out);
+    check_calling_rules(document, out);
+    if let (Some(not_before), Some(not_after)) = (
+        moment(document, "/notBefore", out),
+        moment(document, "/notAfter", out),
+    ) && not_after <= not_before
+    {
+        out.push(document.diagnostic(
+            "/notAfter",
+            "`notAfter` is not after `notBefore`: the campaign could never send".to_owned(),
+        ));
+    }
     templates
+}
+
+/// The window and limits of a campaign or of the workspace file: what the schema cannot tell,
+/// such as an `end` before its `start`, at the field's line and column.
+pub(super) fn check_calling_rules(document: &Document, out: &mut Vec<Diagnostic>) {
+    let value = &document.value;
+    if let Some(hours) = value
+        .get("window")
+        .and_then(|window| serde_json::from_value::<CallingHours>(window.clone()).ok())
+        && let Err(err) = hours.resolve()
+    {
+        let field = match err {
+            // The schema's pattern has said it.
+            WindowError::Time(_) => None,
+            WindowError::Empty { .. } => Some("end"),
+            WindowError::Duration(_) | WindowError::TooLong { .. } => Some("minRemaining"),
+            WindowError::Zone(_) => Some("unknownZone"),
+        };
+        if let Some(field) = field {
+            out.push(document.diagnostic(&format!("/window/{field}"), format!("`window`: {err}")));
+        }
+    }
+    if let Some(within) = value
+        .pointer("/limits/perNumber/within")
+        .and_then(Value::as_str)
+        && crate::clock::parse_duration(within).is_none()
+    {
+        out.push(document.diagnostic(
+            "/limits/perNumber/within",
+            format!("`within`: {within:?} is no duration; write it as e.g. 24h or 7d"),
+        ));
+    }
+}
+
+/// The moment a field names (a day or an RFC 3339 time); a diagnostic when it names none.
+fn moment(
+    document: &Document,
+    pointer: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<time::OffsetDateTime> {
+    let text = document.value.pointer(pointer)?.as_str()?;
+    let at = crate::clock::parse_day_or_time(text);
+    if at.is_none() {
+        out.push(document.diagnostic(
+            pointer,
+            format!(
+                "`{}`: {text:?} is no day or time; write it as 2026-12-01 or \
+                 2026-12-01T09:00:00Z",
+                &pointer[1..]
+            ),
+        ));
+    }
+    at
 }
 
 /// A name in both `vars` and `matrix` would be ambiguous in templates.

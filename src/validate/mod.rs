@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, Kind};
 use crate::load::{self, Document, LoadedCampaign, Root};
-use crate::model::Campaign;
+use crate::model::{Campaign, WorkspaceSettings};
 
 /// A file that did not pass: its problems, and when only task settings are broken, a stand-in
 /// campaign to expand for the template and number problems of the same file (see
@@ -26,7 +26,7 @@ pub struct Rejected {
 /// Checks one loaded file: schema, meaning (which compiles its templates), then the Rust types.
 /// Every problem of the file comes back at once.
 pub fn check(document: Document, root: &Root) -> Result<LoadedCampaign, Rejected> {
-    let mut problems = schema::problems(&document);
+    let mut problems = schema::problems(&document, schema::schema_check());
     let templates = meaning::problems(&document, root, &mut problems);
     if !problems.is_empty() {
         let stand_in = stand_in::stand_in(&document.value, &problems)
@@ -51,6 +51,19 @@ pub fn check(document: Document, root: &Root) -> Result<LoadedCampaign, Rejected
             stand_in: None,
         }),
     }
+}
+
+/// Checks the workspace file: its schema, then what the schema cannot tell (an `end` before
+/// its `start`). Every problem comes back at once.
+pub fn check_workspace(document: &Document) -> Result<WorkspaceSettings, Vec<Diagnostic>> {
+    let mut problems = schema::problems(document, schema::workspace_check());
+    meaning::check_calling_rules(document, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    serde_json::from_value(document.value.clone()).map_err(|err| {
+        vec![document.diagnostic("", format!("cannot read the workspace file: {err}"))]
+    })
 }
 
 /// A file the schema accepts but the types do not, such as an integer too large for

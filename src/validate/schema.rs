@@ -16,20 +16,27 @@ pub(super) struct SchemaCheck {
     validator: jsonschema::Validator,
 }
 
+/// The check of campaign files.
 pub(super) fn schema_check() -> &'static SchemaCheck {
     static CHECK: OnceLock<SchemaCheck> = OnceLock::new();
-    CHECK.get_or_init(|| {
-        let schema = serde_json::to_value(crate::model::campaign_schema())
-            .expect("the generated schema is JSON");
-        let validator =
-            jsonschema::draft7::new(&schema).expect("the generated schema is valid draft-07");
-        SchemaCheck { schema, validator }
-    })
+    CHECK.get_or_init(|| compile(crate::model::campaign_schema()))
 }
 
-/// Every schema error of `document`, in words, at its line and column.
-pub(super) fn problems(document: &Document) -> Vec<Diagnostic> {
-    let check = schema_check();
+/// The check of the workspace file.
+pub(super) fn workspace_check() -> &'static SchemaCheck {
+    static CHECK: OnceLock<SchemaCheck> = OnceLock::new();
+    CHECK.get_or_init(|| compile(crate::model::workspace_schema()))
+}
+
+fn compile(schema: schemars::Schema) -> SchemaCheck {
+    let schema = serde_json::to_value(schema).expect("the generated schema is JSON");
+    let validator =
+        jsonschema::draft7::new(&schema).expect("the generated schema is valid draft-07");
+    SchemaCheck { schema, validator }
+}
+
+/// Every error of `document` against `check`, in words, at its line and column.
+pub(super) fn problems(document: &Document, check: &SchemaCheck) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     for error in check.validator.iter_errors(&document.value) {
         describe(document, &check.schema, &error, &mut problems);

@@ -13,6 +13,7 @@ const RANKS: &[(&str, u8)] = &[
     ("phone", 1),
     ("template", 1),
     ("nxcc", 1),
+    ("window", 1),
     ("model", 2),
     ("load", 3),
     ("state", 3),

@@ -3,7 +3,7 @@
 //! `--detailed-exitcode`. State is built for real, by applying to the sandbox.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use campaignctl::nxcc::Credentials;
 use campaignctl::sandbox::{Fault, Sandbox, SandboxConfig, SandboxHandle};
@@ -45,8 +45,7 @@ fn setup() -> tempfile::TempDir {
 }
 
 fn campaignctl(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_campaignctl"))
-        .current_dir(dir)
+    let output = crate::support::campaignctl(dir)
         .args(["--state", "state.db"])
         .args(args)
         .env("NXCC_ACCESS_KEY", "plan-test")
@@ -227,8 +226,7 @@ fn apply_reports_as_json_and_both_commands_write_the_job_summary() {
     let sandbox = start_sandbox(&runtime, &["2=code:99+record"]);
     let summary = dir.path().join("summary.md");
     let with_summary = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_campaignctl"))
-            .current_dir(dir.path())
+        let output = crate::support::campaignctl(dir.path())
             .args(["--state", "state.db"])
             .args(args)
             .env("NXCC_ACCESS_KEY", "plan-test")

@@ -52,8 +52,14 @@ pub fn campaignctl(dir: &Path) -> Command {
         command.env_remove(var);
     }
     command.env("NO_COLOR", "1");
+    // Calling windows make plans depend on the hour: every test runs on a Wednesday at
+    // 10:00 UTC, inside the default window in London and Hong Kong, unless it sets its own time.
+    command.env(campaignctl::clock::NOW_VAR, TEST_NOW);
     command
 }
+
+/// The rules' time of every test that does not set its own (`CAMPAIGNCTL_NOW`).
+pub const TEST_NOW: &str = "2026-11-18T10:00:00Z";
 
 /// A finished command: its exit code and output.
 #[derive(Debug)]

@@ -71,17 +71,26 @@ fn example_campaigns_validate() {
 }
 
 #[test]
-fn checked_in_schema_matches_the_schema_command() {
-    let output = campaignctl(&["schema"], &root());
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let generated = text(&output.stdout);
-    let path = root().join("schema/campaign.schema.json");
-    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        checked_in == generated,
-        "schema/campaign.schema.json differs from what `campaignctl schema` prints; regenerate it \
-         with `cargo run -- schema > schema/campaign.schema.json` and commit the result"
-    );
+fn checked_in_schemas_match_the_schema_command() {
+    for (args, file) in [
+        (&["schema"][..], "schema/campaign.schema.json"),
+        (
+            &["schema", "--workspace-file"][..],
+            "schema/workspace.schema.json",
+        ),
+    ] {
+        let output = campaignctl(args, &root());
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let generated = text(&output.stdout);
+        let checked_in = std::fs::read_to_string(root().join(file)).unwrap_or_default();
+        assert!(
+            checked_in == generated,
+            "{file} differs from what `campaignctl {}` prints; regenerate it with `cargo run -- \
+             {} > {file}` and commit the result",
+            args.join(" "),
+            args.join(" ")
+        );
+    }
 }
 
 /// What an editor does with the checked-in schema: read the YAML (with serde-saphyr's defaults,

@@ -2,9 +2,11 @@
 
 use std::fmt::Write as _;
 
+use campaignctl::model::WindowRule;
 use campaignctl::nxcc::CreateAndCall;
 use campaignctl::phone::{NumberType, TypeCounts};
-use campaignctl::plan::{Action, CampaignSummary, Change, Part, Plan};
+use campaignctl::plan::{Action, CampaignSummary, Change, Hold, Part, Plan};
+use campaignctl::window::Hours;
 
 use super::{escape_lines, mask, plural};
 
@@ -26,6 +28,7 @@ pub fn render(plan: &Plan, show_numbers: bool) -> String {
         if let Some(types) = types_line(&campaign.number_types) {
             let _ = writeln!(out, "    ({types})");
         }
+        let _ = writeln!(out, "    ({})", guards_line(campaign));
         let _ = writeln!(out);
     }
     let _ = writeln!(out, "{}", summary_line(plan));
@@ -44,6 +47,46 @@ pub fn types_line(counts: &TypeCounts) -> Option<String> {
         })
         .collect();
     (!parts.is_empty()).then(|| format!("numbers by type: {}", parts.join(", ")))
+}
+
+/// The calling rules a campaign is planned under, for the reader of any plan view:
+/// `calling window 08:00-21:00 recipient local time (the default); at most 3 calls per number
+/// within 24h`.
+pub fn guards_line(campaign: &CampaignSummary) -> String {
+    let rules = &campaign.rules;
+    let mut parts = vec![match &rules.window {
+        WindowRule::Default => format!(
+            "calling window {}, recipient local time, for tasks that dial at once (the default)",
+            Hours::default_window().describe()
+        ),
+        WindowRule::Any => "calling window: any (window: any), no hours are checked".to_owned(),
+        WindowRule::Hours(hours) => format!(
+            "calling window {}, recipient local time, for tasks that dial at once",
+            hours.describe()
+        ),
+    }];
+    for cap in &rules.caps {
+        parts.push(format!(
+            "at most {} per number within {} across campaigns",
+            plural(
+                usize::try_from(cap.calls).unwrap_or(usize::MAX),
+                "call",
+                "calls"
+            ),
+            cap.within
+        ));
+    }
+    let at = |moment: &time::OffsetDateTime| campaignctl::clock::format(*moment);
+    match (&rules.not_before, &rules.not_after) {
+        (Some(from), Some(to)) => parts.push(format!("sends from {} to {}", at(from), at(to))),
+        (Some(from), None) => parts.push(format!("sends from {}", at(from))),
+        (None, Some(to)) => parts.push(format!("sends until {}", at(to))),
+        (None, None) => {}
+    }
+    if let Some(cap) = campaign.max_numbers {
+        parts.push(format!("maxNumbers {cap}"));
+    }
+    parts.join("; ")
 }
 
 /// What expansion left out of a campaign, for the reader of any plan view.
@@ -102,6 +145,14 @@ fn render_change(out: &mut String, change: &Change, show_numbers: bool) {
                 change.task_name
             ),
         ),
+        Action::Held => (
+            "~",
+            format!(
+                "{} held: {}",
+                plural(change.number_count, "number", "numbers"),
+                change.hold.as_ref().map(Hold::describe).unwrap_or_default()
+            ),
+        ),
         Action::InDoubt => (
             "!",
             format!(
@@ -133,6 +184,13 @@ fn render_change(out: &mut String, change: &Change, show_numbers: bool) {
     }
     if let Some(body) = &change.body {
         let _ = writeln!(out, "      numbers: {}", numbers_line(body, show_numbers));
+    }
+    if let Some(send_by) = change.send_by {
+        let _ = writeln!(
+            out,
+            "      must leave by {} (checked again when it is sent)",
+            campaignctl::clock::format(send_by)
+        );
     }
 }
 
@@ -201,6 +259,14 @@ fn summary_line(plan: &Plan) -> String {
         if n > 0 {
             let _ = write!(line, ", {n} {label}");
         }
+    }
+    let held = plan.numbers_held();
+    if held > 0 {
+        let _ = write!(
+            line,
+            ", {} held by the calling rules",
+            plural(held, "number", "numbers")
+        );
     }
     line.push('.');
     line

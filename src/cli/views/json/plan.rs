@@ -1,7 +1,10 @@
 //! `plan --json`: counts and changes, never a number.
 
+use campaignctl::clock;
+use campaignctl::model::WindowRule;
 use campaignctl::phone::TypeCounts;
-use campaignctl::plan::{Action, Change, Plan};
+use campaignctl::plan::{Action, CampaignSummary, Change, Hold, Plan};
+use campaignctl::window::Hours;
 use serde::Serialize;
 
 /// The version of this document's shape; bumped when a field changes meaning or goes away.
@@ -24,6 +27,8 @@ struct JsonSummary {
     no_op: usize,
     orphaned: usize,
     in_doubt: usize,
+    /// Numbers the calling rules hold back from this plan.
+    held: usize,
 }
 
 #[derive(Serialize)]
@@ -35,6 +40,43 @@ struct JsonCampaign<'a> {
     excluded: usize,
     /// The campaign's numbers by type (`mobile`, `fixedLine`, …), types without numbers left out.
     number_types: &'a TypeCounts,
+    guards: JsonGuards,
+}
+
+/// The calling rules a campaign is planned under.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonGuards {
+    /// `default` (08:00-21:00), `any`, or `hours` (the campaign's or workspace's own).
+    window: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hours: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    frequency_caps: Vec<JsonCap>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_after: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_numbers: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct JsonCap {
+    calls: u32,
+    within: String,
+}
+
+/// Why numbers are held.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonHold {
+    /// `window`, `unknown-zone`, `frequency-cap`, `not-before` or `not-after`.
+    kind: &'static str,
+    reason: String,
+    /// For `window`: when it opens for these numbers (absent: not within a week).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    opens: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -56,6 +98,12 @@ struct JsonChange<'a> {
     /// A create that is one request of a task sent in several.
     #[serde(skip_serializing_if = "Option::is_none")]
     part: Option<JsonPart>,
+    /// A held change: why its numbers are not sent now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hold: Option<JsonHold>,
+    /// A create: the last moment it may leave, checked again when it is sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    send_by: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -104,7 +152,40 @@ impl<'a> JsonChange<'a> {
                 count: part.count,
                 max_size: part.max_size.get(),
             }),
+            hold: change.hold.as_ref().map(|hold| JsonHold {
+                kind: hold.kind(),
+                reason: hold.describe(),
+                opens: match hold {
+                    Hold::Window { opens } => opens.map(clock::format),
+                    _ => None,
+                },
+            }),
+            send_by: change.send_by.map(clock::format),
         }
+    }
+}
+
+fn guards(campaign: &CampaignSummary) -> JsonGuards {
+    let rules = &campaign.rules;
+    let (window, hours) = match &rules.window {
+        WindowRule::Default => ("default", Some(Hours::default_window().describe())),
+        WindowRule::Any => ("any", None),
+        WindowRule::Hours(hours) => ("hours", Some(hours.describe())),
+    };
+    JsonGuards {
+        window,
+        hours,
+        frequency_caps: rules
+            .caps
+            .iter()
+            .map(|cap| JsonCap {
+                calls: cap.calls,
+                within: cap.within.clone(),
+            })
+            .collect(),
+        not_before: rules.not_before.map(clock::format),
+        not_after: rules.not_after.map(clock::format),
+        max_numbers: campaign.max_numbers.map(|cap| cap.get()),
     }
 }
 
@@ -118,6 +199,7 @@ pub fn render(plan: &Plan) -> String {
             no_op: plan.count(Action::NoOp),
             orphaned: plan.count(Action::Orphaned),
             in_doubt: plan.count(Action::InDoubt),
+            held: plan.numbers_held(),
         },
         campaigns: plan
             .campaigns
@@ -128,6 +210,7 @@ pub fn render(plan: &Plan) -> String {
                 duplicates_dropped: campaign.duplicates_dropped,
                 excluded: campaign.excluded,
                 number_types: &campaign.number_types,
+                guards: guards(campaign),
             })
             .collect(),
         changes: plan.changes.iter().map(JsonChange::of).collect(),

@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
-use campaignctl::plan::{Action, Change, Plan};
+use campaignctl::plan::{Action, Change, Hold, Plan};
 
 use super::{code, fit};
-use crate::cli::views::human::plan::{dropped, part_phrase, types_line};
+use crate::cli::views::human::plan::{dropped, guards_line, part_phrase, types_line};
 use crate::cli::views::human::{mask, plural};
 
 /// How many numbers of a create are shown, masked.
@@ -49,6 +49,7 @@ pub fn render(plan: &Plan) -> String {
         if !dropped.is_empty() {
             let _ = writeln!(out, "\n_{}._", dropped.join(", "));
         }
+        let _ = writeln!(out, "\nGuards: {}.", guards_line(campaign));
         let _ = writeln!(out);
     }
     fit(out)
@@ -65,6 +66,12 @@ fn others(plan: &Plan) -> String {
         let n = plan.count(*action);
         (n > 0).then(|| format!(" · {n} {label}"))
     })
+    .chain((plan.numbers_held() > 0).then(|| {
+        format!(
+            " · {} held by the calling rules",
+            plural(plan.numbers_held(), "number", "numbers")
+        )
+    }))
     .collect()
 }
 
@@ -83,11 +90,23 @@ fn row(out: &mut String, change: &Change) {
             "❔ orphaned",
             "in state, no longer in the files; nothing is sent".to_owned(),
         ),
+        Action::Held => (
+            "⏸️ held",
+            change.hold.as_ref().map(Hold::describe).unwrap_or_default(),
+        ),
         Action::InDoubt => (
             "⚠️ in doubt",
             "outcome unknown; numbers held until resolved".to_owned(),
         ),
     };
+    if let Some(send_by) = change.send_by {
+        let _ = write!(
+            details,
+            "{}must leave by {}",
+            if details.is_empty() { "" } else { "<br>" },
+            campaignctl::clock::format(send_by)
+        );
+    }
     if let Some(part) = change.part {
         let _ = write!(
             details,
