@@ -81,15 +81,22 @@ pub(super) fn check_calling_rules(document: &Document, out: &mut Vec<Diagnostic>
         && let Err(err) = hours.resolve()
     {
         let field = match err {
-            // The schema's pattern has said it.
-            WindowError::Time(_) => None,
+            // The schema's pattern has said it; the zone is checked on its own below.
+            WindowError::Time(_) | WindowError::Zone(_) => None,
             WindowError::Empty { .. } => Some("end"),
             WindowError::Duration(_) | WindowError::TooLong { .. } => Some("minRemaining"),
-            WindowError::Zone(_) => Some("unknownZone"),
         };
         if let Some(field) = field {
             out.push(document.diagnostic(&format!("/window/{field}"), format!("`window`: {err}")));
         }
+    }
+    if let Some(zone) = value.pointer("/window/unknownZone").and_then(Value::as_str)
+        && !crate::window::is_known_zone(zone)
+    {
+        out.push(document.diagnostic(
+            "/window/unknownZone",
+            format!("`window`: {}", WindowError::Zone(zone.to_owned())),
+        ));
     }
     if let Some(within) = value
         .pointer("/limits/perNumber/within")

@@ -78,7 +78,7 @@ fn describe(
             return;
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
-            if let Some(errors) = intended_branch(instance, context) {
+            if let Some(errors) = intended_branch(pointer, instance, context) {
                 for error in errors {
                     describe(document, schema, error, out);
                 }
@@ -176,6 +176,14 @@ fn describe(
              letter or digit (pattern {pattern})",
             describe_value(instance)
         ),
+        ValidationErrorKind::Pattern { .. }
+            if let Some(explained) = pattern_explained(schema, error) =>
+        {
+            format!(
+                "{prefix}{} is not valid. {explained}",
+                describe_value(instance)
+            )
+        }
         ValidationErrorKind::PropertyNames { error } => {
             let key = error.instance().as_str().unwrap_or_default();
             let key_pointer = format!("{pointer}/{}", escape_pointer(key));
@@ -223,9 +231,11 @@ fn describe(
 }
 
 /// The errors of the `anyOf` branch the user meant, when that can be told: a number source
-/// names its form by its key (`phones`, `csv`, `file`), and an optional value (`anyOf` with
-/// `null`) only has one branch that is not `null`.
+/// names its form by its key (`phones`, `csv`, `file`); otherwise the one branch that wants
+/// the kind of value written (an optional value's `null`, `window`'s word `any` beside its
+/// hours) is it.
 fn intended_branch<'a, 'e>(
+    pointer: &str,
     instance: &Value,
     context: &'a [Vec<jsonschema::ValidationError<'e>>],
 ) -> Option<&'a [jsonschema::ValidationError<'e>]> {
@@ -234,13 +244,19 @@ fn intended_branch<'a, 'e>(
     {
         return context.get(branch).map(Vec::as_slice);
     }
-    let wants_null = |errors: &Vec<jsonschema::ValidationError<'_>>| {
-        matches!(
-            errors.as_slice(),
-            [only] if matches!(only.kind(), ValidationErrorKind::Type { kind: TypeKind::Single(JsonType::Null) })
-        )
+    // A branch refusing the value itself for its type (or, for a word, for not being it) wants
+    // another kind of value than the one written.
+    let wants_another_kind = |errors: &Vec<jsonschema::ValidationError<'_>>| {
+        !errors.is_empty()
+            && errors.iter().all(|error| {
+                error.instance_path().as_str() == pointer
+                    && matches!(
+                        error.kind(),
+                        ValidationErrorKind::Type { .. } | ValidationErrorKind::Enum { .. }
+                    )
+            })
     };
-    let mut others = context.iter().filter(|errors| !wants_null(errors));
+    let mut others = context.iter().filter(|errors| !wants_another_kind(errors));
     match (others.next(), others.next()) {
         (Some(only), None) if context.len() > 1 => Some(only.as_slice()),
         _ => None,
@@ -323,6 +339,15 @@ fn schema_at<'a>(schema: &'a Value, root: &Value, pointer: &str) -> &'a Value {
         node = select(schema, child_schema(node, &segment), instance);
     }
     node
+}
+
+/// The `patternErrorMessage` beside the pattern an error broke, where the schema has one.
+fn pattern_explained<'s>(
+    schema: &'s Value,
+    error: &jsonschema::ValidationError<'_>,
+) -> Option<&'s str> {
+    let node = error.schema_path().as_str().strip_suffix("/pattern")?;
+    schema.pointer(node)?.get("patternErrorMessage")?.as_str()
 }
 
 /// The schema of a child of a value that `node` describes: a property, an additional property

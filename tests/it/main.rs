@@ -5,6 +5,7 @@
 
 mod apply;
 mod architecture;
+mod calling;
 mod cli;
 mod confinement;
 mod editor;
