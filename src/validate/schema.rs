@@ -244,10 +244,13 @@ fn intended_branch<'a, 'e>(
     {
         return context.get(branch).map(Vec::as_slice);
     }
-    // A branch refusing the value itself for its type (or, for a word, for not being it) wants
-    // another kind of value than the one written.
+    // A branch refusing the value itself for its type (a word's branch may also say it is not
+    // the word) wants another kind of value than the one written.
     let wants_another_kind = |errors: &Vec<jsonschema::ValidationError<'_>>| {
-        !errors.is_empty()
+        let refused_for_type = |error: &jsonschema::ValidationError<'_>| {
+            matches!(error.kind(), ValidationErrorKind::Type { .. })
+        };
+        errors.iter().any(refused_for_type)
             && errors.iter().all(|error| {
                 error.instance_path().as_str() == pointer
                     && matches!(
