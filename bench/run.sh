@@ -205,6 +205,8 @@ start_sandbox() {
     shift
     local faults=()
     for f in "$@"; do faults+=(--fault "$f"); done
+    # Made here: the sandbox's own redirect may come after the first look below.
+    : >"$dir/sandbox.out"
     "$bin" sandbox --listen 127.0.0.1:0 "${faults[@]}" >"$dir/sandbox.out" 2>"$dir/sandbox.err" &
     sandbox_pid=$!
     addr=""
@@ -261,9 +263,10 @@ bench_apply() {
     done
 }
 
-# The 1,000 × 10 set: the apply set's campaigns with the first 10 numbers of each.
+# The 1,000 × 10 set: the apply set's campaigns with the first 10 numbers of each (inside
+# the workspace root, which campaign files may not leave).
 small_set() {
-    local small=$work/apply-small
+    local small=bench/data/apply-small
     if [[ ! -d $small ]]; then
         cp -r "$data/apply" "$small"
         local f
