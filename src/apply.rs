@@ -1,7 +1,6 @@
 //! Applying: sending planned requests, each recorded in state before it leaves and after it
 //! comes back, so that no crash, retry or re-run can send a number twice.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use time::OffsetDateTime;
 use crate::nxcc::{Client, CreateAndCall, Outcome};
 use crate::plan::saved::{SavedPlanError, SavedRequest};
 use crate::plan::{Action, Plan};
-use crate::state::{Recorded, Status, Store};
+use crate::state::{GroupCommit, Recorded, Status, Store};
 
 /// Default number of requests in flight at once.
 pub const DEFAULT_PARALLELISM: usize = 4;
@@ -128,19 +127,42 @@ impl Default for Options {
 
 /// Sends `requests` with at most `options.parallelism` in flight. For each: the intent is
 /// committed to `store`, the signed request sent, the outcome committed. Once `stop` is set no
-/// new request starts; those in flight finish and are recorded.
+/// new request starts; those in flight finish and are recorded. The store works on a thread of
+/// its own meanwhile, committing the intents and outcomes of requests in flight together
+/// ([`GroupCommit`]), and is given back with the reports.
 pub async fn run(
-    store: &mut Store,
+    store: Store,
+    client: &Client,
+    requests: Vec<Request>,
+    options: &Options,
+    observer: &dyn Observer,
+    stop: &AtomicBool,
+) -> Sent {
+    let store = GroupCommit::start(store);
+    let reports = send_all(&store, client, requests, options, observer, stop).await;
+    Sent {
+        store: store.finish(),
+        reports,
+    }
+}
+
+/// What [`run`] gives back: the store, and a report per request.
+#[derive(Debug)]
+pub struct Sent {
+    pub store: Store,
+    pub reports: Vec<TaskReport>,
+}
+
+async fn send_all(
+    store: &GroupCommit,
     client: &Client,
     requests: Vec<Request>,
     options: &Options,
     observer: &dyn Observer,
     stop: &AtomicBool,
 ) -> Vec<TaskReport> {
-    let store = Mutex::new(store);
     let pacer = Pacer::new(options.rate);
     let sends = requests.into_iter().map(|request| {
-        let store = &store;
         let pacer = &pacer;
         async move {
             let not_started = |reason: String| {
@@ -154,11 +176,14 @@ pub async fn run(
             if stop.load(Ordering::SeqCst) {
                 return not_started("stopped before sending (interrupted)".to_owned());
             }
+            // The last moment before the request is committed to: what may be sent now is
+            // checked here.
             if let Some(reason) = too_late(&request, crate::clock::rules_now_or_clock()) {
                 return not_started(reason);
             }
-            let intent =
-                lock(store).record_intent(&request.campaign, &request.base_name, &request.body);
+            let intent = store
+                .record_intent(&request.campaign, &request.base_name, &request.body)
+                .await;
             let attempt_id = match intent {
                 Ok(id) => id,
                 Err(err) => return not_started(err.to_string()),
@@ -166,7 +191,7 @@ pub async fn run(
             observer.sending(&request);
             let outcome = client.create_and_call(&request.body_text).await;
             let (recorded, task_outcome) = classify(outcome);
-            let task_outcome = match lock(store).record_outcome(attempt_id, &recorded) {
+            let task_outcome = match store.record_outcome(attempt_id, &recorded).await {
                 Ok(()) => task_outcome,
                 // The attempt stays `sending`, which every later run reads as in doubt.
                 Err(err) => TaskOutcome::InDoubt {
@@ -197,13 +222,6 @@ fn too_late(request: &Request, now: OffsetDateTime) -> Option<String> {
             crate::clock::format(now)
         )
     })
-}
-
-fn lock<'a, 'b>(store: &'a Mutex<&'b mut Store>) -> std::sync::MutexGuard<'a, &'b mut Store> {
-    // A panic while holding the store cannot leave it half-written: SQLite rolls back.
-    store
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn report(request: &Request, outcome: TaskOutcome) -> TaskReport {

@@ -580,7 +580,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         let mut store = Store::open(&crate::state::Location::Sqlite(path.clone())).unwrap();
-        let body = crate::nxcc::CreateAndCall::sample("t", &[1, 2]);
+        let body = crate::nxcc::CreateAndCall::sample_in("c", "t", &[1, 2]);
         let id = store.record_intent("c", "t", &body).unwrap();
         let attempt = store.find("c", "t").unwrap().unwrap();
         let evidence = Evidence::of(

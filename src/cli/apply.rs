@@ -179,14 +179,9 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
         // The run is open from before the first request until every answer is recorded, so a
         // state separated from its journal in between is recognised (see `state::sqlite`).
         store.begin_run()?;
-        let reports = runtime.block_on(send(
-            global,
-            &args,
-            credentials,
-            &mut store,
-            requests,
-            narration,
-        ));
+        let (returned, reports) =
+            runtime.block_on(send(global, &args, credentials, store, requests, narration));
+        store = returned;
         if let Err(err) = store.end_run() {
             // Everything sent is recorded; only closing the run failed, which the next apply
             // handles. The outcome of this one stands.
@@ -307,14 +302,15 @@ fn confirm(
     }
 }
 
+/// Sends `requests`; the store comes back whatever happened, for the run to be closed.
 async fn send(
     global: &super::GlobalArgs,
     args: &ApplyArgs,
     credentials: Credentials,
-    store: &mut Store,
+    store: Store,
     requests: Vec<Request>,
     narration: Narration,
-) -> Result<Vec<TaskReport>, CliError> {
+) -> (Store, Result<Vec<TaskReport>, CliError>) {
     let sandbox = if global.sandbox {
         let config = SandboxConfig {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -324,8 +320,15 @@ async fn send(
             // A trial sends what a real apply would; only tests ask for a limit.
             max_call_list: None,
         };
-        let handle = Sandbox::start(config).await?;
-        narration.say(format_args!("Started a sandbox at {}\n", handle.base_url()))?;
+        let handle = match Sandbox::start(config).await {
+            Ok(handle) => handle,
+            Err(err) => return (store, Err(err.into())),
+        };
+        if let Err(err) =
+            narration.say(format_args!("Started a sandbox at {}\n", handle.base_url()))
+        {
+            return (store, Err(err));
+        }
         Some(handle)
     } else {
         None
@@ -333,7 +336,10 @@ async fn send(
     let endpoint = sandbox
         .as_ref()
         .map_or_else(|| args.provider.endpoint.clone(), |s| s.base_url());
-    let client = args.provider.client(endpoint, credentials)?;
+    let client = match args.provider.client(endpoint, credentials) {
+        Ok(client) => client,
+        Err(err) => return (store, Err(err.into())),
+    };
     let stop = AtomicBool::new(false);
     let options = Options {
         parallelism: args.parallelism,
@@ -350,15 +356,15 @@ async fn send(
         }
         std::future::pending::<()>().await;
     };
-    let reports = tokio::select! {
-        reports = apply::run(store, &client, requests, &options, &observer, &stop) => reports,
+    let sent = tokio::select! {
+        sent = apply::run(store, &client, requests, &options, &observer, &stop) => sent,
         () = interrupt => unreachable!("the interrupt future never completes"),
     };
     observer.finish();
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }
-    Ok(reports)
+    (sent.store, Ok(sent.reports))
 }
 
 /// One line per finished task, readable in CI logs; on a terminal, a progress bar as well.

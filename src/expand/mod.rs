@@ -8,7 +8,7 @@
 
 pub mod matrix;
 mod open;
-mod order_id;
+use crate::nxcc::order_id;
 mod other;
 pub mod sources;
 

@@ -91,4 +91,14 @@ impl CreateAndCall {
                 .collect(),
         }
     }
+
+    /// [`CreateAndCall::sample`] with the orderIDs campaignctl gives its numbers in `campaign`,
+    /// as state requires.
+    pub(crate) fn sample_in(campaign: &str, task_name: &str, numbers: &[u32]) -> CreateAndCall {
+        let mut body = CreateAndCall::sample(task_name, numbers);
+        for item in &mut body.call_list {
+            item.order_id = super::order_id::order_id(campaign, &item.user_phone);
+        }
+        body
+    }
 }

@@ -5,6 +5,7 @@ pub mod body;
 pub mod client;
 pub mod credentials;
 mod error;
+pub mod order_id;
 pub mod records;
 pub mod response;
 pub mod sign;

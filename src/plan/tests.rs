@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::expand::{DesiredTask, ExpandedCampaign};
 use crate::model::WindowRule;
-use crate::state::{CampaignState, Snapshot, Status};
+use crate::state::{CampaignState, Snapshot, Status, phone_key};
 
 fn body(name: &str, numbers: &[u32]) -> CreateAndCall {
     CreateAndCall::sample(name, numbers)
@@ -111,9 +111,11 @@ fn snapshot(attempts: Vec<(Attempt, &CreateAndCall)>) -> Snapshot {
     let mut state = CampaignState::default();
     for (attempt, body) in attempts {
         if attempt.status.is_live() {
-            state
-                .sent_order_ids
-                .extend(body.call_list.iter().map(|i| i.order_id.clone()));
+            state.sent_numbers.extend(
+                body.call_list
+                    .iter()
+                    .filter_map(|i| phone_key(&i.user_phone)),
+            );
         }
         state.attempts.push(attempt);
     }
@@ -492,7 +494,7 @@ proptest! {
             })
             .collect();
         let plan = super::plan(vec![campaign(tasks)], &state, &sized(limit(max_size)));
-        let sent_ids = &state.campaigns["c"].sent_order_ids;
+        let sent = &state.campaigns["c"];
         let live_names: Vec<&str> = state.campaigns["c"]
             .attempts
             .iter()
@@ -502,7 +504,7 @@ proptest! {
         let mut names = HashSet::new();
         for change in plan.creates() {
             let body = change.body.as_ref().unwrap();
-            prop_assert!(body.call_list.iter().all(|i| !sent_ids.contains(&i.order_id)));
+            prop_assert!(body.call_list.iter().all(|i| !sent.is_sent(i)));
             prop_assert!(!body.call_list.is_empty());
             prop_assert!(body.call_list.len() <= max_size);
             prop_assert!(names.insert(body.task_name.clone()));

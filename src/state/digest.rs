@@ -14,9 +14,23 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn add(&mut self, order_id: &str, phone: i64) {
-        self.sum = self.sum.wrapping_add(row_hash(order_id, phone));
+    /// Adds one number, its orderID given by its 128 bits. The hash is over the orderID's text
+    /// (32 uppercase hex digits), as format 2 stored it, so check values recorded then still
+    /// hold for the same numbers now kept in 16 bytes.
+    pub fn add(&mut self, order_id: u128, phone: i64) {
+        let mut text = [0u8; 32];
+        let hex = b"0123456789ABCDEF";
+        for (i, byte) in text.iter_mut().enumerate() {
+            *byte = hex[((order_id >> (124 - 4 * i)) & 0xf) as usize];
+        }
+        self.sum = self.sum.wrapping_add(row_hash(&text, phone));
         self.count += 1;
+    }
+
+    /// Adds everything `other` holds.
+    pub fn merge(&mut self, other: Check) {
+        self.sum = self.sum.wrapping_add(other.sum);
+        self.count += other.count;
     }
 
     pub fn count(&self) -> i64 {
@@ -29,8 +43,14 @@ impl Check {
     }
 }
 
-fn row_hash(order_id: &str, phone: i64) -> u64 {
-    fnv1a(order_id.bytes().chain([0xff]).chain(phone.to_le_bytes()))
+fn row_hash(order_id: &[u8], phone: i64) -> u64 {
+    fnv1a(
+        order_id
+            .iter()
+            .copied()
+            .chain([0xff])
+            .chain(phone.to_le_bytes()),
+    )
 }
 
 /// 64-bit FNV-1a of `bytes`.
@@ -46,41 +66,52 @@ pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
 mod tests {
     use super::*;
 
-    fn check(rows: &[(&str, i64)]) -> Check {
+    fn check(rows: &[(u128, i64)]) -> Check {
         let mut check = Check::default();
         for (order_id, phone) in rows {
-            check.add(order_id, *phone);
+            check.add(*order_id, *phone);
         }
         check
     }
 
     #[test]
     fn the_order_of_rows_does_not_matter() {
-        let a = check(&[("A1", 447700900001), ("B2", 447700900002)]);
-        let b = check(&[("B2", 447700900002), ("A1", 447700900001)]);
+        let a = check(&[(0xA1, 447700900001), (0xB2, 447700900002)]);
+        let b = check(&[(0xB2, 447700900002), (0xA1, 447700900001)]);
         assert_eq!(a, b);
         assert_eq!(a.count(), 2);
+        let mut merged = check(&[(0xA1, 447700900001)]);
+        merged.merge(check(&[(0xB2, 447700900002)]));
+        assert_eq!(merged, a);
     }
 
     #[test]
     fn every_single_bit_flip_changes_the_value() {
-        let order_id = "FFDD1791E22F4D9DBA967C245C58E544";
+        let order_id = 0xFFDD_1791_E22F_4D9D_BA96_7C24_5C58_E544_u128;
         let phone = 447_700_900_123_i64;
         let original = check(&[(order_id, phone)]).value();
         for bit in 0..63 {
             let flipped = check(&[(order_id, phone ^ (1 << bit))]).value();
             assert_ne!(flipped, original, "phone bit {bit}");
         }
-        for index in 0..order_id.len() {
-            for bit in 0..7 {
-                let mut bytes = order_id.as_bytes().to_vec();
-                bytes[index] ^= 1 << bit;
-                let Ok(text) = String::from_utf8(bytes) else {
-                    continue;
-                };
-                assert_ne!(check(&[(&text, phone)]).value(), original, "{index}:{bit}");
-            }
+        for bit in 0..128 {
+            let flipped = check(&[(order_id ^ (1 << bit), phone)]).value();
+            assert_ne!(flipped, original, "orderID bit {bit}");
         }
+    }
+
+    #[test]
+    fn the_value_is_that_of_the_order_id_text_format_2_hashed() {
+        let text = b"FFDD1791E22F4D9DBA967C245C58E544";
+        let phone = 447_700_900_123_i64;
+        let expected = fnv1a(
+            text.iter()
+                .copied()
+                .chain([0xff])
+                .chain(phone.to_le_bytes()),
+        );
+        let check = check(&[(0xFFDD_1791_E22F_4D9D_BA96_7C24_5C58_E544, phone)]);
+        assert_eq!(check.value(), i64::from_ne_bytes(expected.to_ne_bytes()));
     }
 
     #[test]

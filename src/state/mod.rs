@@ -12,6 +12,7 @@
 //! never know which one they talk to.
 
 mod digest;
+mod group;
 pub mod location;
 mod lock;
 pub mod migrate;
@@ -19,15 +20,18 @@ mod pg_url;
 mod postgres;
 mod sqlite;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
+use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
+pub use group::GroupCommit;
 pub use location::Location;
 pub use lock::LockInfo;
 
 mod error;
 
+use crate::nxcc::order_id::{order_id_text, order_key, parse_order_id};
 use crate::nxcc::{CallItem, CreateAndCall};
 pub use error::StateError;
 
@@ -156,12 +160,21 @@ impl AttemptRow {
 }
 
 /// One number of a live attempt, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NumberRow {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NumberRow {
     pub attempt_id: i64,
     pub campaign: String,
-    pub order_id: String,
+    /// The orderID's 128 bits (see [`parse_order_id`]).
+    pub order_id: u128,
     /// The E.164 number as an integer (digits without `+`).
+    pub phone: i64,
+}
+
+/// One number of a campaign as a snapshot reads it: the campaign is known from the query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SentNumber {
+    pub attempt_id: i64,
+    pub order_id: u128,
     pub phone: i64,
 }
 
@@ -169,23 +182,25 @@ pub struct NumberRow {
 #[derive(Debug, Clone, Default)]
 pub struct CampaignState {
     pub attempts: Vec<Attempt>,
-    /// orderIDs in live attempts: never to be sent again.
-    pub sent_order_ids: HashSet<String>,
+    /// orderIDs (their 128 bits, see [`CampaignState::is_sent`]) in live attempts: never to be
+    /// sent again.
+    pub sent_order_ids: FxHashSet<u128>,
     /// E.164 numbers (as integers) in live attempts: never to be sent again, whatever their
     /// orderID says.
-    pub sent_numbers: HashSet<i64>,
+    pub sent_numbers: FxHashSet<i64>,
 }
 
 impl CampaignState {
-    /// Whether `item` was sent in this campaign, by its orderID or by its number.
+    /// Whether `item` was sent in this campaign, by its number or by its orderID.
     pub fn is_sent(&self, item: &CallItem) -> bool {
         // A first plan of a million numbers asks a million times of an empty state: answer
         // without hashing anything.
         if self.sent_numbers.is_empty() && self.sent_order_ids.is_empty() {
             return false;
         }
-        self.sent_order_ids.contains(&item.order_id)
-            || phone_key(&item.user_phone).is_some_and(|phone| self.sent_numbers.contains(&phone))
+        // The number first: in a re-plan most items are sent, and the number alone says so.
+        phone_key(&item.user_phone).is_some_and(|phone| self.sent_numbers.contains(&phone))
+            || parse_order_id(&item.order_id).is_some_and(|id| self.sent_order_ids.contains(&id))
     }
 }
 
@@ -213,14 +228,17 @@ pub struct Recorded {
     pub message: Option<String>,
 }
 
-/// An intent as a backend records it: the numbers already in their stored form.
+/// An intent as a backend records it: the numbers already in their stored form, in the
+/// order of the numbers' key (the E.164 integer), so they are appended to the key's b-tree
+/// rather than scattered over it.
 #[derive(Debug, Clone)]
 pub(crate) struct Intent {
     pub campaign: String,
     pub base_name: String,
     pub task_name: String,
     pub settings: String,
-    pub numbers: Vec<(String, i64)>,
+    /// (orderID key, E.164 integer), sorted by the number.
+    pub numbers: Vec<(u128, i64)>,
     pub digest: i64,
 }
 
@@ -229,7 +247,8 @@ pub(crate) struct Intent {
 pub(crate) struct RawRead {
     pub identity: StateIdentity,
     pub attempts: Vec<AttemptRow>,
-    pub numbers: Vec<NumberRow>,
+    /// Each campaign asked for, with its live numbers.
+    pub numbers: Vec<(String, Vec<SentNumber>)>,
 }
 
 /// Everything a state holds, for `state migrate`.
@@ -270,6 +289,43 @@ pub(crate) enum Update {
     },
 }
 
+/// One change of a batch that a backend commits at once.
+#[derive(Debug, Clone)]
+pub(crate) enum Write {
+    Intent(Intent),
+    Update(Update),
+}
+
+/// What one [`Write`] of a batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// The new attempt's id, or `None` when a unique key refused it (a number or the task name
+    /// already live in the campaign); nothing of it is recorded then.
+    Intent(Option<i64>),
+    /// Whether the update changed anything; when not, nothing of it was written.
+    Update(bool),
+}
+
+impl Write {
+    /// The journal event of the write.
+    fn event(&self) -> &'static str {
+        match self {
+            Write::Intent(_) => "intent",
+            Write::Update(Update::Outcome { .. }) => "outcome",
+            Write::Update(Update::Forget { .. }) => "forget",
+            Write::Update(Update::Reconciled { .. }) => "reconciled",
+        }
+    }
+
+    /// What the write did when nothing of it could be written.
+    fn refused(&self) -> Written {
+        match self {
+            Write::Intent(_) => Written::Intent(None),
+            Write::Update(_) => Written::Update(false),
+        }
+    }
+}
+
 /// What each backend provides. Kept to storage primitives: every rule (what a conflict means,
 /// what may be resolved, whether the numbers read back match their check values) lives once, in
 /// [`Store`].
@@ -283,11 +339,13 @@ pub(crate) trait Backend: Send {
     fn attempts(&mut self) -> Result<Vec<AttemptRow>, StateError>;
     fn find(&mut self, campaign: &str, task_name: &str) -> Result<Option<AttemptRow>, StateError>;
     fn numbers(&mut self, attempt_id: i64) -> Result<Vec<NumberRow>, StateError>;
-    /// The new attempt's id, or `None` when a unique key refused it (a number or the task name
-    /// already live in the campaign); nothing is recorded then.
-    fn record_intent(&mut self, intent: &Intent) -> Result<Option<i64>, StateError>;
-    /// Whether the update changed anything; when not, nothing was written.
-    fn update(&mut self, update: &Update) -> Result<bool, StateError>;
+    /// Commits `writes` in one transaction (one durable commit for all of them), each with its
+    /// journal line, and the version bumped once when any changed something. A write that a
+    /// unique key refuses, or that finds nothing to change, leaves no trace and does not stop
+    /// the others. One answer per write, in order.
+    fn write(&mut self, writes: Vec<Write>) -> Result<Vec<Written>, StateError>;
+    /// How many live attempts created at or after `since` hold each number, in any campaign.
+    fn sends_since(&mut self, since: &str) -> Result<HashMap<i64, u32>, StateError>;
     /// Marks every `sending` attempt in doubt; how many there were.
     fn settle_interrupted(&mut self) -> Result<usize, StateError>;
     /// Takes the apply lock (held until the store is dropped), or says who holds it.
@@ -305,8 +363,6 @@ pub(crate) trait Backend: Send {
     fn load(&mut self, dump: &Dump) -> Result<(), StateError>;
     /// Whether anything was ever recorded here.
     fn is_empty(&mut self) -> Result<bool, StateError>;
-    /// Per number, the live attempts of any campaign created at or after `since`.
-    fn sends_since(&mut self, since: &str) -> Result<HashMap<i64, u32>, StateError>;
 }
 
 /// The open state, whichever backend keeps it.
@@ -412,14 +468,13 @@ impl Store {
                 .collect(),
         };
         let mut checks: HashMap<i64, digest::Check> = HashMap::new();
-        for number in raw.numbers {
-            checks
-                .entry(number.attempt_id)
-                .or_default()
-                .add(&number.order_id, number.phone);
-            let state = snapshot.campaigns.entry(number.campaign).or_default();
-            state.sent_numbers.insert(number.phone);
-            state.sent_order_ids.insert(number.order_id);
+        for (campaign, numbers) in raw.numbers {
+            let (sent, by_attempt) = sent_of(&numbers);
+            for (attempt_id, check) in by_attempt {
+                checks.entry(attempt_id).or_default().merge(check);
+            }
+            let state = snapshot.campaigns.entry(campaign).or_default();
+            (state.sent_numbers, state.sent_order_ids) = sent;
         }
         let mut rows = raw.attempts;
         rows.sort_by_key(|row| row.id);
@@ -470,10 +525,24 @@ impl Store {
             .backend
             .numbers(attempt_id)?
             .into_iter()
-            .map(|n| (n.order_id, n.phone.to_string()))
+            .map(|n| (order_id_text(n.order_id), n.phone.to_string()))
             .collect();
         numbers.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(numbers)
+    }
+
+    /// How many live (not rejected) attempts, in any campaign of this state, created at or
+    /// after `since` (RFC 3339 UTC as `crate::clock::format` writes it; attempts' created_at is
+    /// that format) hold each number. Keyed by the E.164 integer (`phone_key`).
+    pub fn sends_since(&mut self, since: &str) -> Result<HashMap<i64, u32>, StateError> {
+        self.backend.sends_since(since)
+    }
+
+    /// Commits one write on its own.
+    fn write_one(&mut self, write: Write) -> Result<Written, StateError> {
+        let refused = write.refused();
+        let written = self.backend.write(vec![write])?;
+        Ok(written.into_iter().next().unwrap_or(refused))
     }
 
     /// Durably records that `body` is about to be sent for `campaign`/`base_name`, before a
@@ -487,20 +556,8 @@ impl Store {
         body: &CreateAndCall,
     ) -> Result<i64, StateError> {
         let intent = intent_of(campaign, base_name, body)?;
-        self.backend.record_intent(&intent)?.ok_or_else(|| {
-            StateError::msg(format!(
-                "refusing to send {campaign}/{}: state already holds that task name or one of \
-                 its numbers as sent; nothing was sent (run `campaignctl plan` again)",
-                body.task_name
-            ))
-        })
-    }
-
-    /// How many live (not rejected) attempts, in any campaign of this state, created at or
-    /// after `since` (RFC 3339 UTC, as [`crate::clock::format`] writes it) hold each number,
-    /// keyed by [`phone_key`]: what frequency caps count.
-    pub fn sends_since(&mut self, since: &str) -> Result<HashMap<i64, u32>, StateError> {
-        self.backend.sends_since(since)
+        let written = self.write_one(Write::Intent(intent))?;
+        intent_answer(written, campaign, &body.task_name)
     }
 
     /// Records how the attempt `attempt_id` ended.
@@ -509,12 +566,11 @@ impl Store {
         attempt_id: i64,
         outcome: &Recorded,
     ) -> Result<(), StateError> {
-        self.backend
-            .update(&Update::Outcome {
-                attempt_id,
-                outcome: outcome.clone(),
-            })
-            .map(drop)
+        self.write_one(Write::Update(Update::Outcome {
+            attempt_id,
+            outcome: outcome.clone(),
+        }))
+        .map(drop)
     }
 
     /// A person's decision on an attempt in doubt: it was created, or it was not.
@@ -552,13 +608,12 @@ impl Store {
                 attempt.campaign, attempt.task_name
             )));
         }
-        self.backend
-            .update(&Update::Forget {
-                attempt_id: attempt.id,
-                campaign: attempt.campaign.clone(),
-                base_name: attempt.base_name.clone(),
-            })
-            .map(drop)
+        self.write_one(Write::Update(Update::Forget {
+            attempt_id: attempt.id,
+            campaign: attempt.campaign.clone(),
+            base_name: attempt.base_name.clone(),
+        }))
+        .map(drop)
     }
 
     /// Marks every attempt still `sending` as in doubt: run when an apply starts, since the
@@ -576,12 +631,12 @@ impl Store {
         summary: &str,
         evidence: &str,
     ) -> Result<(), StateError> {
-        let changed = self.backend.update(&Update::Reconciled {
+        let written = self.write_one(Write::Update(Update::Reconciled {
             attempt_id: attempt.id,
             summary: summary.to_owned(),
             evidence: evidence.to_owned(),
-        })?;
-        if changed {
+        }))?;
+        if written == Written::Update(true) {
             return Ok(());
         }
         // Decided meanwhile (`attempt` was read before the provider was asked, which takes a
@@ -597,13 +652,45 @@ impl Store {
     }
 }
 
-/// The journal event of an update.
-fn update_event(update: &Update) -> &'static str {
-    match update {
-        Update::Outcome { .. } => "outcome",
-        Update::Forget { .. } => "forget",
-        Update::Reconciled { .. } => "reconciled",
+/// The attempt id of a committed intent, or the refusal of one a unique key stopped.
+fn intent_answer(written: Written, campaign: &str, task_name: &str) -> Result<i64, StateError> {
+    match written {
+        Written::Intent(Some(id)) => Ok(id),
+        _ => Err(StateError::msg(format!(
+            "refusing to send {campaign}/{task_name}: state already holds that task name or one \
+             of its numbers as sent; nothing was sent (run `campaignctl plan` again)"
+        ))),
     }
+}
+
+/// The sets of sent numbers and orderIDs of one campaign's stored numbers, and the check value
+/// of each attempt's, built side by side: a re-plan of a campaign with a million numbers sent
+/// reads all of them.
+fn sent_of(
+    numbers: &[SentNumber],
+) -> (
+    (FxHashSet<i64>, FxHashSet<u128>),
+    HashMap<i64, digest::Check>,
+) {
+    let phones = || numbers.iter().map(|n| n.phone).collect::<FxHashSet<i64>>();
+    let order_ids = || {
+        numbers
+            .iter()
+            .map(|n| n.order_id)
+            .collect::<FxHashSet<u128>>()
+    };
+    let checks = || {
+        let mut checks: HashMap<i64, digest::Check> = HashMap::new();
+        for n in numbers {
+            checks
+                .entry(n.attempt_id)
+                .or_default()
+                .add(n.order_id, n.phone);
+        }
+        checks
+    };
+    let (sets, checks) = rayon::join(|| rayon::join(phones, order_ids), checks);
+    (sets, checks)
 }
 
 /// The statement that marks interrupted attempts in doubt (the caller adds its WHERE).
@@ -655,24 +742,40 @@ fn verify(
     Ok(())
 }
 
-/// The intent of `body`, its numbers in stored form.
+/// The intent of `body`, its numbers in stored form. Refuses an orderID that is not the one
+/// campaignctl derives from the campaign and the number: so one number has one orderID, and the
+/// store's unique key on the number is a unique key on the orderID as well.
 fn intent_of(campaign: &str, base_name: &str, body: &CreateAndCall) -> Result<Intent, StateError> {
+    let refuse = |why: String| {
+        StateError::msg(format!(
+            "refusing to send {campaign}/{}: {why}; nothing was sent",
+            body.task_name
+        ))
+    };
     let mut check = digest::Check::default();
-    let numbers = body
+    let mut numbers = body
         .call_list
         .iter()
         .map(|item| {
             let phone = phone_key(&item.user_phone).ok_or_else(|| {
-                StateError::msg(format!(
-                    "refusing to send {campaign}/{}: {:?} is not an E.164 number in digits; \
-                     nothing was sent",
-                    body.task_name, item.user_phone
+                refuse(format!(
+                    "{:?} is not an E.164 number in digits",
+                    item.user_phone
                 ))
             })?;
-            check.add(&item.order_id, phone);
-            Ok((item.order_id.clone(), phone))
+            let key = order_key(campaign, &item.user_phone);
+            if parse_order_id(&item.order_id) != Some(key) {
+                return Err(refuse(format!(
+                    "the orderID {:?} is not the one campaignctl gives that number in this \
+                     campaign",
+                    item.order_id
+                )));
+            }
+            check.add(key, phone);
+            Ok((key, phone))
         })
         .collect::<Result<Vec<_>, StateError>>()?;
+    numbers.sort_unstable_by_key(|&(_, phone)| phone);
     Ok(Intent {
         campaign: campaign.to_owned(),
         base_name: base_name.to_owned(),

@@ -10,6 +10,7 @@
 //! another one, and apply calls the store from async code; so the client lives on a thread of
 //! its own and the store sends it jobs. (That thread is also where group commit can go later.)
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -20,12 +21,14 @@ use postgres::{Client, Transaction};
 use super::StateError;
 use super::pg_url::PgUrl;
 use super::{
-    AttemptRow, Backend, Dump, Intent, JournalRow, LockInfo, NumberRow, RawRead, StateIdentity,
-    Update,
+    AttemptRow, Backend, Dump, Intent, JournalRow, LockInfo, NumberRow, RawRead, SentNumber,
+    StateIdentity, Update, Write, Written,
 };
+use crate::nxcc::order_id::{order_key, parse_order_id};
 
-/// The schema format this build writes; it refuses databases of a newer one.
-pub const FORMAT_VERSION: i32 = 1;
+/// The schema format this build writes; it refuses databases of a newer one and upgrades
+/// older ones.
+pub const FORMAT_VERSION: i32 = 2;
 
 /// How long taking the apply lock waits for its holder before naming it and giving up.
 const LOCK_WAIT_MS: u32 = 2000;
@@ -68,17 +71,6 @@ CREATE TABLE campaignctl.attempts (
 CREATE UNIQUE INDEX live_task_names
     ON campaignctl.attempts (workspace, campaign, task_name) WHERE status <> 'rejected';
 CREATE INDEX attempts_by_campaign ON campaignctl.attempts (workspace, campaign);
-CREATE TABLE campaignctl.numbers (
-    workspace TEXT NOT NULL,
-    campaign TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    attempt_id BIGINT NOT NULL,
-    phone BIGINT NOT NULL,
-    PRIMARY KEY (workspace, campaign, order_id),
-    UNIQUE (workspace, campaign, phone),
-    FOREIGN KEY (workspace, attempt_id) REFERENCES campaignctl.attempts (workspace, id)
-);
-CREATE INDEX numbers_by_attempt ON campaignctl.numbers (workspace, attempt_id);
 CREATE TABLE campaignctl.journal (
     seq BIGSERIAL PRIMARY KEY,
     workspace TEXT NOT NULL,
@@ -88,6 +80,27 @@ CREATE TABLE campaignctl.journal (
     detail TEXT NOT NULL
 );
 ";
+
+/// The numbers table of format 2, as in SQLite's format 3: keyed by the number, the orderID's
+/// 16 bytes beside it (the store admits only the orderID derived from campaign and number, so
+/// it needs no key of its own), no index by attempt. Constraint names are explicit so that a
+/// format-1 table can sit beside it during the upgrade.
+const NUMBERS: &str = "
+CREATE TABLE campaignctl.numbers (
+    workspace TEXT NOT NULL,
+    campaign TEXT NOT NULL,
+    phone BIGINT NOT NULL,
+    order_id BYTEA NOT NULL,
+    attempt_id BIGINT NOT NULL,
+    CONSTRAINT numbers_key PRIMARY KEY (workspace, campaign, phone),
+    CONSTRAINT numbers_attempt FOREIGN KEY (workspace, attempt_id)
+        REFERENCES campaignctl.attempts (workspace, id)
+);
+";
+
+/// The numbers of attempt `$2` of workspace `$1`, found through its campaign (a key prefix).
+const OF_ATTEMPT: &str = "WHERE workspace = $1 AND campaign = (SELECT campaign FROM \
+    campaignctl.attempts WHERE workspace = $1 AND id = $2) AND attempt_id = $2";
 
 const ATTEMPT_SELECT: &str = "SELECT id, campaign, base_name, task_name, settings, status, \
     number_count, req_id, code, message, forgotten, created_at, updated_at, digest \
@@ -224,6 +237,7 @@ impl PgBackend {
                         return Ok(Prepared::NoWorkspace);
                     }
                     tx.batch_execute(SCHEMA)?;
+                    tx.batch_execute(NUMBERS)?;
                     tx.execute(
                         "INSERT INTO campaignctl.format (version) VALUES ($1)",
                         &[&FORMAT_VERSION],
@@ -234,6 +248,14 @@ impl PgBackend {
                     .try_get(0)?;
                 if format > FORMAT_VERSION {
                     return Ok(Prepared::Newer(format));
+                }
+                if format < FORMAT_VERSION {
+                    if !create {
+                        return Ok(Prepared::Older(format));
+                    }
+                    if let Err(reason) = upgrade_1_to_2(tx)? {
+                        return Ok(Prepared::Unupgradable(reason));
+                    }
                 }
                 let exists = |tx: &mut Transaction| {
                     tx.query_opt(
@@ -267,6 +289,16 @@ impl PgBackend {
                 i64::from(format),
                 i64::from(FORMAT_VERSION),
             )),
+            Prepared::Older(format) => Err(StateError::msg(format!(
+                "the PostgreSQL state {} is of the older format {format}; run `campaignctl plan` \
+                 or `apply` once with a role that may write, to upgrade it",
+                self.url
+            ))),
+            Prepared::Unupgradable(reason) => Err(StateError::msg(format!(
+                "cannot upgrade the PostgreSQL state {} from format 1: {reason}; it was left \
+                 untouched",
+                self.url
+            ))),
             Prepared::NoWorkspace => Err(StateError::msg(format!(
                 "no workspace {:?} in the PostgreSQL state {}: nothing was applied to it yet \
                  (check --workspace)",
@@ -295,7 +327,42 @@ impl PgBackend {
 enum Prepared {
     Ready,
     Newer(i32),
+    Older(i32),
+    Unupgradable(String),
     NoWorkspace,
+}
+
+/// Format 1 to 2, for every workspace of the database, inside the caller's transaction:
+/// numbers keyed by the number with 16-byte orderIDs, each checked to be the one derived from
+/// its campaign and number. An error string when a stored orderID is not.
+fn upgrade_1_to_2(tx: &mut Transaction) -> Result<Result<(), String>, postgres::Error> {
+    tx.batch_execute("ALTER TABLE campaignctl.numbers RENAME TO numbers_format_1")?;
+    tx.batch_execute(NUMBERS)?;
+    let rows = tx.query(
+        "SELECT workspace, campaign, order_id, attempt_id, phone \
+         FROM campaignctl.numbers_format_1",
+        &[],
+    )?;
+    for row in &rows {
+        let (campaign, text, phone): (String, String, i64) =
+            (row.try_get(1)?, row.try_get(2)?, row.try_get(4)?);
+        if parse_order_id(&text) != Some(order_key(&campaign, &phone.to_string())) {
+            return Ok(Err(format!(
+                "the stored orderID {text:?} of campaign {campaign} is not the one campaignctl \
+                 derives for its number"
+            )));
+        }
+    }
+    tx.execute(
+        "INSERT INTO campaignctl.numbers (workspace, campaign, phone, order_id, attempt_id) \
+         SELECT workspace, campaign, phone, decode(order_id, 'hex'), attempt_id \
+         FROM campaignctl.numbers_format_1 ORDER BY workspace, campaign, phone",
+        &[],
+    )?;
+    tx.batch_execute(
+        "DROP TABLE campaignctl.numbers_format_1; UPDATE campaignctl.format SET version = 2",
+    )?;
+    Ok(Ok(()))
 }
 
 /// Who this connection is, as `state lock` and a refused apply show it.
@@ -389,31 +456,110 @@ fn transaction<T>(
     Ok(value)
 }
 
-/// A write that changes what plans see, in one transaction: it locks the workspace row (so
-/// writers of one workspace take turns), bumps its version, runs `f` with the next attempt id,
-/// and adds the journal line `f` returns. `f` returns `None` when it found nothing to change;
-/// then nothing is written.
-fn write<T>(
-    client: &mut Client,
+/// One write of a batch, under its own savepoint: the journal line's attempt and detail and
+/// the answer, or `None` when there is nothing to change. `next` is the id a new attempt gets.
+fn write_one(
+    tx: &mut Transaction,
     workspace: &str,
-    event: &str,
-    f: impl FnOnce(&mut Transaction, i64) -> Result<Option<(i64, String, T)>, postgres::Error>,
-) -> Result<Option<T>, postgres::Error> {
-    let mut tx = client.transaction()?;
-    let next: i64 = tx
-        .query_one(
-            "UPDATE campaignctl.workspaces SET version = version + 1 WHERE name = $1 \
-             RETURNING next_attempt",
-            &[&workspace],
-        )?
-        .try_get(0)?;
-    // Dropping the transaction rolls it back, the version bump with it.
-    let Some((attempt_id, detail, value)) = f(&mut tx, next)? else {
-        return Ok(None);
+    write: &Write,
+    next: i64,
+    now: &str,
+) -> Result<Option<(i64, String, Written)>, postgres::Error> {
+    let update = match write {
+        Write::Intent(intent) => return record_intent(tx, workspace, intent, next, now),
+        Write::Update(update) => update,
     };
-    journal(&mut tx, workspace, attempt_id, event, &detail)?;
-    tx.commit()?;
-    Ok(Some(value))
+    let done = match update {
+        Update::Outcome {
+            attempt_id,
+            outcome,
+        } => {
+            tx.execute(
+                "UPDATE campaignctl.attempts SET status = $3, req_id = $4, code = $5, \
+                 message = $6, updated_at = $7 WHERE workspace = $1 AND id = $2",
+                &[
+                    &workspace,
+                    attempt_id,
+                    &outcome.status.as_str(),
+                    &outcome.req_id,
+                    &outcome.code,
+                    &outcome.message,
+                    &now,
+                ],
+            )?;
+            if !outcome.status.is_live() {
+                tx.execute(
+                    &format!("DELETE FROM campaignctl.numbers {OF_ATTEMPT}"),
+                    &[&workspace, attempt_id],
+                )?;
+            }
+            Some((*attempt_id, outcome.status.as_str().to_owned()))
+        }
+        Update::Forget {
+            attempt_id,
+            campaign,
+            base_name,
+        } => {
+            tx.execute(
+                "UPDATE campaignctl.attempts SET forgotten = TRUE, updated_at = $4 \
+                 WHERE workspace = $1 AND campaign = $2 AND base_name = $3",
+                &[&workspace, campaign, base_name, &now],
+            )?;
+            Some((*attempt_id, String::new()))
+        }
+        Update::Reconciled {
+            attempt_id,
+            summary,
+            evidence,
+        } => {
+            let changed = tx.execute(
+                "UPDATE campaignctl.attempts SET status = 'created', message = $3, \
+                 updated_at = $4 WHERE workspace = $1 AND id = $2 \
+                 AND status IN ('sending', 'in-doubt')",
+                &[&workspace, attempt_id, summary, &now],
+            )?;
+            (changed == 1).then(|| (*attempt_id, evidence.clone()))
+        }
+    };
+    Ok(done.map(|(attempt_id, detail)| (attempt_id, detail, Written::Update(true))))
+}
+
+fn record_intent(
+    tx: &mut Transaction,
+    workspace: &str,
+    intent: &Intent,
+    id: i64,
+    now: &str,
+) -> Result<Option<(i64, String, Written)>, postgres::Error> {
+    tx.execute(
+        "INSERT INTO campaignctl.attempts (workspace, id, campaign, base_name, \
+         task_name, settings, status, number_count, created_at, updated_at, digest) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'sending', $7, $8, $8, $9)",
+        &[
+            &workspace,
+            &id,
+            &intent.campaign,
+            &intent.base_name,
+            &intent.task_name,
+            &intent.settings,
+            &(intent.numbers.len() as i64),
+            &now,
+            &intent.digest,
+        ],
+    )?;
+    let (order_ids, phones): (Vec<Vec<u8>>, Vec<i64>) = intent
+        .numbers
+        .iter()
+        .map(|(order_id, phone)| (order_id.to_be_bytes().to_vec(), *phone))
+        .unzip();
+    // One statement for all the numbers: a row at a time would be a round trip each.
+    tx.execute(
+        "INSERT INTO campaignctl.numbers (workspace, campaign, phone, order_id, attempt_id) \
+         SELECT $1, $2, p, o, $3 FROM unnest($4::bigint[], $5::bytea[]) AS n (p, o)",
+        &[&workspace, &intent.campaign, &id, &phones, &order_ids],
+    )?;
+    let detail = format!("{} numbers", intent.numbers.len());
+    Ok(Some((id, detail, Written::Intent(Some(id)))))
 }
 
 fn journal(
@@ -460,9 +606,18 @@ fn number_of(row: &postgres::Row) -> Result<NumberRow, postgres::Error> {
     Ok(NumberRow {
         attempt_id: row.try_get(0)?,
         campaign: row.try_get(1)?,
-        order_id: row.try_get(2)?,
+        order_id: order_id_of(row, 2),
         phone: row.try_get(3)?,
     })
+}
+
+/// The orderID in column `index`. A value that is not 16 bytes (damage) reads as 0, which no
+/// recorded check value matches, so the snapshot refuses the state.
+fn order_id_of(row: &postgres::Row, index: usize) -> u128 {
+    row.try_get::<_, &[u8]>(index)
+        .ok()
+        .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok())
+        .map_or(0, u128::from_be_bytes)
 }
 
 const NUMBER_SELECT: &str = "SELECT attempt_id, campaign, order_id, phone FROM campaignctl.numbers";
@@ -526,14 +681,25 @@ impl Backend for PgBackend {
                 .iter()
                 .map(attempt_of)
                 .collect::<Result<_, _>>()?;
-            let numbers = tx
-                .query(
-                    &format!("{NUMBER_SELECT} WHERE workspace = $1 AND campaign = ANY($2)"),
-                    &[&workspace, &campaigns],
-                )?
-                .iter()
-                .map(number_of)
-                .collect::<Result<_, _>>()?;
+            let mut numbers: Vec<(String, Vec<SentNumber>)> = Vec::new();
+            for campaign in campaigns {
+                let sent = tx
+                    .query(
+                        "SELECT attempt_id, order_id, phone FROM campaignctl.numbers \
+                         WHERE workspace = $1 AND campaign = $2",
+                        &[&workspace, &campaign],
+                    )?
+                    .iter()
+                    .map(|row| {
+                        Ok(SentNumber {
+                            attempt_id: row.try_get(0)?,
+                            order_id: order_id_of(row, 1),
+                            phone: row.try_get(2)?,
+                        })
+                    })
+                    .collect::<Result<_, postgres::Error>>()?;
+                numbers.push((campaign, sent));
+            }
             tx.commit()?;
             Ok(RawRead {
                 identity,
@@ -573,121 +739,79 @@ impl Backend for PgBackend {
         let workspace = self.workspace();
         self.call(move |client| {
             let rows = client.query(
-                &format!("{NUMBER_SELECT} WHERE workspace = $1 AND attempt_id = $2"),
+                &format!("{NUMBER_SELECT} {OF_ATTEMPT}"),
                 &[&workspace, &attempt_id],
             )?;
             rows.iter().map(number_of).collect()
         })
     }
 
-    fn record_intent(&mut self, intent: &Intent) -> Result<Option<i64>, StateError> {
+    fn write(&mut self, writes: Vec<Write>) -> Result<Vec<Written>, StateError> {
         let workspace = self.workspace();
-        let intent = intent.clone();
         let now = crate::clock::now();
         self.call(move |client| {
-            let written = write(client, &workspace, "intent", |tx, id| {
-                tx.execute(
-                    "UPDATE campaignctl.workspaces SET next_attempt = next_attempt + 1 \
-                     WHERE name = $1",
+            let mut tx = client.transaction()?;
+            // Locks the workspace row: writers of one workspace take turns.
+            let mut next: i64 = tx
+                .query_one(
+                    "UPDATE campaignctl.workspaces SET version = version + 1 WHERE name = $1 \
+                     RETURNING next_attempt",
                     &[&workspace],
-                )?;
-                tx.execute(
-                    "INSERT INTO campaignctl.attempts (workspace, id, campaign, base_name, \
-                     task_name, settings, status, number_count, created_at, updated_at, digest) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 'sending', $7, $8, $8, $9)",
-                    &[
-                        &workspace,
-                        &id,
-                        &intent.campaign,
-                        &intent.base_name,
-                        &intent.task_name,
-                        &intent.settings,
-                        &(intent.numbers.len() as i64),
-                        &now,
-                        &intent.digest,
-                    ],
-                )?;
-                let (order_ids, phones): (Vec<&str>, Vec<i64>) = intent
-                    .numbers
-                    .iter()
-                    .map(|(order_id, phone)| (order_id.as_str(), *phone))
-                    .unzip();
-                // One statement for all the numbers: a row at a time would be a round trip each.
-                tx.execute(
-                    "INSERT INTO campaignctl.numbers (workspace, campaign, order_id, attempt_id, \
-                     phone) SELECT $1, $2, o, $3, p FROM unnest($4::text[], $5::bigint[]) AS n (o, p)",
-                    &[&workspace, &intent.campaign, &id, &order_ids, &phones],
-                )?;
-                Ok(Some((id, format!("{} numbers", intent.numbers.len()), id)))
-            });
-            match written {
-                Ok(id) => Ok(id),
-                Err(err) if is_unique_violation(&err) => Ok(None),
-                Err(err) => Err(err),
+                )?
+                .try_get(0)?;
+            let mut answers = Vec::with_capacity(writes.len());
+            for write in &writes {
+                let mut one = tx.savepoint("one")?;
+                let done = match write_one(&mut one, &workspace, write, next, &now) {
+                    Ok(done) => done,
+                    Err(err) if matches!(write, Write::Intent(_)) && is_unique_violation(&err) => {
+                        None
+                    }
+                    Err(err) => return Err(err),
+                };
+                // A savepoint dropped without its commit is rolled back.
+                let Some((attempt_id, detail, answer)) = done else {
+                    answers.push(write.refused());
+                    continue;
+                };
+                journal(&mut one, &workspace, attempt_id, write.event(), &detail)?;
+                one.commit()?;
+                if matches!(answer, Written::Intent(Some(_))) {
+                    next += 1;
+                }
+                answers.push(answer);
             }
+            // Nothing changed: the version bump is rolled back with the transaction.
+            if answers
+                .iter()
+                .any(|a| *a != Written::Intent(None) && *a != Written::Update(false))
+            {
+                tx.execute(
+                    "UPDATE campaignctl.workspaces SET next_attempt = $2 WHERE name = $1",
+                    &[&workspace, &next],
+                )?;
+                tx.commit()?;
+            }
+            Ok(answers)
         })
     }
 
-    fn update(&mut self, update: &Update) -> Result<bool, StateError> {
+    fn sends_since(&mut self, since: &str) -> Result<HashMap<i64, u32>, StateError> {
         let workspace = self.workspace();
-        let update = update.clone();
-        let now = crate::clock::now();
+        let since = since.to_owned();
         self.call(move |client| {
-            let event = super::update_event(&update);
-            write(client, &workspace, event, |tx, _| match &update {
-                Update::Outcome {
-                    attempt_id,
-                    outcome,
-                } => {
-                    tx.execute(
-                        "UPDATE campaignctl.attempts SET status = $3, req_id = $4, code = $5, \
-                         message = $6, updated_at = $7 WHERE workspace = $1 AND id = $2",
-                        &[
-                            &workspace,
-                            attempt_id,
-                            &outcome.status.as_str(),
-                            &outcome.req_id,
-                            &outcome.code,
-                            &outcome.message,
-                            &now,
-                        ],
-                    )?;
-                    if !outcome.status.is_live() {
-                        tx.execute(
-                            "DELETE FROM campaignctl.numbers WHERE workspace = $1 \
-                             AND attempt_id = $2",
-                            &[&workspace, attempt_id],
-                        )?;
-                    }
-                    Ok(Some((*attempt_id, outcome.status.as_str().to_owned(), ())))
-                }
-                Update::Forget {
-                    attempt_id,
-                    campaign,
-                    base_name,
-                } => {
-                    tx.execute(
-                        "UPDATE campaignctl.attempts SET forgotten = TRUE, updated_at = $4 \
-                         WHERE workspace = $1 AND campaign = $2 AND base_name = $3",
-                        &[&workspace, campaign, base_name, &now],
-                    )?;
-                    Ok(Some((*attempt_id, String::new(), ())))
-                }
-                Update::Reconciled {
-                    attempt_id,
-                    summary,
-                    evidence,
-                } => {
-                    let changed = tx.execute(
-                        "UPDATE campaignctl.attempts SET status = 'created', message = $3, \
-                         updated_at = $4 WHERE workspace = $1 AND id = $2 \
-                         AND status IN ('sending', 'in-doubt')",
-                        &[&workspace, attempt_id, summary, &now],
-                    )?;
-                    Ok((changed == 1).then(|| (*attempt_id, evidence.clone(), ())))
-                }
-            })
-            .map(|changed| changed.is_some())
+            let rows = client.query(
+                "SELECT phone, count(*) FROM campaignctl.numbers WHERE workspace = $1 \
+                 AND attempt_id IN (SELECT id FROM campaignctl.attempts WHERE workspace = $1 \
+                 AND created_at >= $2 AND status <> 'rejected') GROUP BY phone",
+                &[&workspace, &since],
+            )?;
+            rows.iter()
+                .map(|row| {
+                    let count: i64 = row.try_get(1)?;
+                    Ok((row.try_get(0)?, u32::try_from(count).unwrap_or(u32::MAX)))
+                })
+                .collect()
         })
     }
 
@@ -880,13 +1004,16 @@ impl Backend for PgBackend {
                 }
                 let campaigns: Vec<&str> =
                     dump.numbers.iter().map(|n| n.campaign.as_str()).collect();
-                let order_ids: Vec<&str> =
-                    dump.numbers.iter().map(|n| n.order_id.as_str()).collect();
+                let order_ids: Vec<Vec<u8>> = dump
+                    .numbers
+                    .iter()
+                    .map(|n| n.order_id.to_be_bytes().to_vec())
+                    .collect();
                 let attempt_ids: Vec<i64> = dump.numbers.iter().map(|n| n.attempt_id).collect();
                 let phones: Vec<i64> = dump.numbers.iter().map(|n| n.phone).collect();
                 tx.execute(
                     "INSERT INTO campaignctl.numbers (workspace, campaign, order_id, attempt_id, \
-                     phone) SELECT $1, c, o, a, p FROM unnest($2::text[], $3::text[], \
+                     phone) SELECT $1, c, o, a, p FROM unnest($2::text[], $3::bytea[], \
                      $4::bigint[], $5::bigint[]) AS n (c, o, a, p)",
                     &[&workspace, &campaigns, &order_ids, &attempt_ids, &phones],
                 )?;
@@ -916,28 +1043,6 @@ impl Backend for PgBackend {
                 &[&workspace],
             )?;
             Ok(row.try_get::<_, i64>(0)? == 0)
-        })
-    }
-
-    fn sends_since(
-        &mut self,
-        since: &str,
-    ) -> Result<std::collections::HashMap<i64, u32>, StateError> {
-        let workspace = self.workspace();
-        let since = since.to_owned();
-        self.call(move |client| {
-            let rows = client.query(
-                "SELECT n.phone, count(*) FROM campaignctl.numbers n JOIN campaignctl.attempts a \
-                 ON a.workspace = n.workspace AND a.id = n.attempt_id WHERE a.workspace = $1 \
-                 AND a.status != 'rejected' AND a.created_at >= $2 GROUP BY n.phone",
-                &[&workspace, &since],
-            )?;
-            rows.iter()
-                .map(|row| {
-                    let count: i64 = row.try_get(1)?;
-                    Ok((row.try_get(0)?, u32::try_from(count).unwrap_or(u32::MAX)))
-                })
-                .collect()
         })
     }
 }

@@ -11,6 +11,7 @@
 //! - At the end of every apply the WAL is checkpointed and truncated, so the main file alone
 //!   holds everything at rest and copying it is safe.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,12 +21,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use super::StateError;
 use super::lock::{LockInfo, StateLock};
 use super::{
-    AttemptRow, Backend, Dump, Intent, JournalRow, NumberRow, RawRead, StateIdentity, Update,
+    AttemptRow, Backend, Dump, Intent, JournalRow, NumberRow, RawRead, SentNumber, StateIdentity,
+    Update, Write, Written,
 };
 
 /// The state file format this build writes; it refuses files of a newer one and upgrades
 /// older ones in place.
-pub const FORMAT_VERSION: i64 = 2;
+pub const FORMAT_VERSION: i64 = 3;
 
 /// `PRAGMA application_id` of a campaignctl state ("CCST"): a file without it (and without
 /// format 1's tables) is not ours.
@@ -61,9 +63,25 @@ CREATE TABLE journal (
 ) STRICT;
 ";
 
-/// The numbers table of format 2: the E.164 number is an integer, and unique per campaign.
-/// Rejected attempts' numbers are deleted, so every row is a live attempt's.
+/// The numbers table of format 3: one b-tree keyed by the campaign and the E.164 integer, the
+/// orderID's 16 bytes beside it. Rejected attempts' numbers are deleted, so every row is a live
+/// attempt's, and the key is the guard against a number sent twice. The orderID needs no key
+/// of its own: the store refuses any orderID but the one derived from the campaign and the
+/// number (`state::intent_of`), so one number has one orderID. Nor is there an index by
+/// attempt: only rejections and `state show` look numbers up that way, and they scan the
+/// attempt's campaign.
 const NUMBERS: &str = "
+CREATE TABLE numbers (
+    campaign TEXT NOT NULL,
+    phone INTEGER NOT NULL,
+    order_id BLOB NOT NULL,
+    attempt_id INTEGER NOT NULL REFERENCES attempts (id),
+    PRIMARY KEY (campaign, phone)
+) STRICT, WITHOUT ROWID;
+";
+
+/// The numbers table of format 2, which a format-1 file passes through on its way to 3.
+pub(super) const NUMBERS_FORMAT_2: &str = "
 CREATE TABLE numbers (
     campaign TEXT NOT NULL,
     order_id TEXT NOT NULL,
@@ -74,6 +92,10 @@ CREATE TABLE numbers (
 CREATE UNIQUE INDEX live_numbers ON numbers (campaign, phone);
 CREATE INDEX numbers_by_attempt ON numbers (attempt_id);
 ";
+
+/// The numbers of an attempt, found through its campaign (the key's first column).
+const OF_ATTEMPT: &str = "WHERE campaign = (SELECT campaign FROM attempts WHERE id = ?1) \
+    AND attempt_id = ?1";
 
 pub struct SqliteBackend {
     conn: Connection,
@@ -152,73 +174,41 @@ impl SqliteBackend {
         self.refuse_lost_journal(false)
     }
 
-    /// Upgrades a format-1 file in one transaction: numbers become integers under a unique key
-    /// per campaign, and every live attempt gets its check value.
+    /// Upgrades a file of an older format in one transaction, or leaves it untouched saying
+    /// why it cannot.
     fn upgrade(&mut self) -> Result<(), StateError> {
         let shown = self.shown.display().to_string();
+        let mut from = 0;
         let result = self.transaction(TransactionBehavior::Immediate, |tx| {
             // Another process may have upgraded the file while this one waited for the lock.
-            if format_of(tx)? >= FORMAT_VERSION {
-                return Ok(Ok(()));
+            from = format_of(tx)?;
+            if from == 1
+                && let Err(reason) = upgrade_1_to_2(tx)?
+            {
+                return Ok(Err(reason));
             }
-            let bad: i64 = tx.query_row(
-                "SELECT count(*) FROM numbers WHERE phone = '' OR length(phone) > 15 \
-                 OR phone GLOB '*[^0-9]*' OR phone GLOB '0*'",
-                [],
-                |row| row.get(0),
-            )?;
-            if bad > 0 {
-                return Ok(Err(format!("{bad} stored numbers are not E.164 digits")));
+            if from < FORMAT_VERSION {
+                if let Err(reason) = upgrade_2_to_3(tx)? {
+                    return Ok(Err(reason));
+                }
+                tx.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'format'",
+                    [FORMAT_VERSION.to_string()],
+                )?;
+                tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+                journal(
+                    tx,
+                    0,
+                    "upgrade",
+                    &format!("format {from} to {FORMAT_VERSION}"),
+                )?;
             }
-            let duplicates: Option<String> = tx
-                .query_row(
-                    "SELECT campaign FROM numbers GROUP BY campaign, CAST(phone AS INTEGER) \
-                     HAVING count(*) > 1 LIMIT 1",
-                    [],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            if let Some(campaign) = duplicates {
-                return Ok(Err(format!(
-                    "campaign {campaign} holds one number as sent twice"
-                )));
-            }
-            tx.execute_batch(&format!(
-                "ALTER TABLE attempts ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
-                 CREATE INDEX IF NOT EXISTS attempts_by_campaign ON attempts (campaign);
-                 ALTER TABLE numbers RENAME TO numbers_format_1;
-                 DROP INDEX IF EXISTS numbers_by_attempt;
-                 {NUMBERS}
-                 INSERT INTO numbers (campaign, order_id, attempt_id, phone)
-                     SELECT campaign, order_id, attempt_id, CAST(phone AS INTEGER)
-                     FROM numbers_format_1;
-                 DROP TABLE numbers_format_1;"
-            ))?;
-            let rows = read_numbers(tx, "", [])?;
-            let mut checks: std::collections::HashMap<i64, super::digest::Check> =
-                std::collections::HashMap::new();
-            for row in &rows {
-                checks
-                    .entry(row.attempt_id)
-                    .or_default()
-                    .add(&row.order_id, row.phone);
-            }
-            let mut update = tx.prepare("UPDATE attempts SET digest = ?2 WHERE id = ?1")?;
-            for (attempt_id, check) in checks {
-                update.execute(params![attempt_id, check.value()])?;
-            }
-            tx.execute(
-                "UPDATE meta SET value = ?1 WHERE key = 'format'",
-                [FORMAT_VERSION.to_string()],
-            )?;
-            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-            journal(tx, 0, "upgrade", "format 1 to 2")?;
             Ok(Ok(()))
         });
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(reason)) => Err(StateError::msg(format!(
-                "cannot upgrade the state file {shown} from format 1: {reason}; it was left \
+                "cannot upgrade the state file {shown} from format {from}: {reason}; it was left \
                  untouched (restore it from a backup, or ask for help)"
             ))),
             Err(err) => Err(self.error(err)),
@@ -297,27 +287,6 @@ impl SqliteBackend {
         Ok(value)
     }
 
-    /// A write that changes what plans see: with its journal line and a version bump. `f`
-    /// returns `None` when it found nothing to change; then nothing is written.
-    fn write<T>(
-        &mut self,
-        event: &str,
-        f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<Option<(i64, String, T)>>,
-    ) -> rusqlite::Result<Option<T>> {
-        self.transaction(TransactionBehavior::Immediate, |tx| {
-            let Some((attempt_id, detail, value)) = f(tx)? else {
-                return Ok(None);
-            };
-            journal(tx, attempt_id, event, &detail)?;
-            tx.execute(
-                "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) \
-                 WHERE key = 'version'",
-                [],
-            )?;
-            Ok(Some(value))
-        })
-    }
-
     fn set_meta(&mut self, key: &str, value: Option<&str>) -> rusqlite::Result<()> {
         self.transaction(TransactionBehavior::Immediate, |tx| {
             match value {
@@ -348,6 +317,216 @@ impl SqliteBackend {
         }
         Ok(())
     }
+}
+
+/// Format 1 to 2: numbers become integers under a unique key per campaign, and every live
+/// attempt gets its check value.
+fn upgrade_1_to_2(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), String>> {
+    let bad: i64 = tx.query_row(
+        "SELECT count(*) FROM numbers WHERE phone = '' OR length(phone) > 15 \
+         OR phone GLOB '*[^0-9]*' OR phone GLOB '0*'",
+        [],
+        |row| row.get(0),
+    )?;
+    if bad > 0 {
+        return Ok(Err(format!("{bad} stored numbers are not E.164 digits")));
+    }
+    let duplicates: Option<String> = tx
+        .query_row(
+            "SELECT campaign FROM numbers GROUP BY campaign, CAST(phone AS INTEGER) \
+             HAVING count(*) > 1 LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if let Some(campaign) = duplicates {
+        return Ok(Err(format!(
+            "campaign {campaign} holds one number as sent twice"
+        )));
+    }
+    tx.execute_batch(&format!(
+        "ALTER TABLE attempts ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
+         CREATE INDEX IF NOT EXISTS attempts_by_campaign ON attempts (campaign);
+         ALTER TABLE numbers RENAME TO numbers_format_1;
+         DROP INDEX IF EXISTS numbers_by_attempt;
+         {NUMBERS_FORMAT_2}
+         INSERT INTO numbers (campaign, order_id, attempt_id, phone)
+             SELECT campaign, order_id, attempt_id, CAST(phone AS INTEGER)
+             FROM numbers_format_1;
+         DROP TABLE numbers_format_1;"
+    ))?;
+    // Check values over the orderIDs as text: the same values format 3 computes from their
+    // bytes, so they carry over.
+    let mut checks: HashMap<i64, super::digest::Check> = HashMap::new();
+    let mut rows = tx.prepare("SELECT attempt_id, order_id, phone FROM numbers")?;
+    let mut rows = rows.query([])?;
+    while let Some(row) = rows.next()? {
+        let text: String = row.get(1)?;
+        let Some(key) = crate::nxcc::order_id::parse_order_id(&text) else {
+            return Ok(Err(format!(
+                "the stored orderID {text:?} is not one campaignctl makes"
+            )));
+        };
+        checks.entry(row.get(0)?).or_default().add(key, row.get(2)?);
+    }
+    let mut update = tx.prepare("UPDATE attempts SET digest = ?2 WHERE id = ?1")?;
+    for (attempt_id, check) in checks {
+        update.execute(params![attempt_id, check.value()])?;
+    }
+    Ok(Ok(()))
+}
+
+/// Format 2 to 3: one b-tree keyed by the number, the orderID in 16 bytes, each checked to be
+/// the one derived from its campaign and number (what makes a key on the orderID redundant).
+fn upgrade_2_to_3(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), String>> {
+    tx.execute_batch(&format!(
+        "ALTER TABLE numbers RENAME TO numbers_format_2;
+         DROP INDEX IF EXISTS live_numbers;
+         DROP INDEX IF EXISTS numbers_by_attempt;
+         {NUMBERS}"
+    ))?;
+    {
+        let mut rows = tx.prepare(
+            "SELECT campaign, order_id, attempt_id, phone FROM numbers_format_2 \
+             ORDER BY campaign, phone",
+        )?;
+        let mut insert = tx.prepare(
+            "INSERT INTO numbers (campaign, phone, order_id, attempt_id) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut rows = rows.query([])?;
+        while let Some(row) = rows.next()? {
+            let campaign: String = row.get(0)?;
+            let text: String = row.get(1)?;
+            let phone: i64 = row.get(3)?;
+            let derived = crate::nxcc::order_id::order_key(&campaign, &phone.to_string());
+            if crate::nxcc::order_id::parse_order_id(&text) != Some(derived) {
+                return Ok(Err(format!(
+                    "the stored orderID {text:?} of campaign {campaign} is not the one \
+                     campaignctl derives for its number"
+                )));
+            }
+            insert.execute(params![
+                campaign,
+                phone,
+                &derived.to_be_bytes()[..],
+                row.get::<_, i64>(2)?
+            ])?;
+        }
+    }
+    tx.execute_batch("DROP TABLE numbers_format_2;")?;
+    Ok(Ok(()))
+}
+
+/// One write of a batch, inside the batch's transaction: the journal line's attempt and
+/// detail and the answer, or `None` when there is nothing to change.
+fn write_one(
+    tx: &rusqlite::Transaction,
+    write: &Write,
+    now: &str,
+) -> rusqlite::Result<Option<(i64, String, Written)>> {
+    match write {
+        Write::Intent(intent) => record_intent(tx, intent, now),
+        Write::Update(update) => Ok(apply_update(tx, update, now)?
+            .map(|(attempt_id, detail)| (attempt_id, detail, Written::Update(true)))),
+    }
+}
+
+fn record_intent(
+    tx: &rusqlite::Transaction,
+    intent: &Intent,
+    now: &str,
+) -> rusqlite::Result<Option<(i64, String, Written)>> {
+    tx.prepare_cached(
+        "INSERT INTO attempts (campaign, base_name, task_name, settings, status, \
+         number_count, created_at, updated_at, digest) \
+         VALUES (?1, ?2, ?3, ?4, 'sending', ?5, ?6, ?6, ?7)",
+    )?
+    .execute(params![
+        intent.campaign,
+        intent.base_name,
+        intent.task_name,
+        intent.settings,
+        intent.numbers.len() as i64,
+        now,
+        intent.digest
+    ])?;
+    let attempt_id = tx.last_insert_rowid();
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO numbers (campaign, phone, order_id, attempt_id) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (order_id, phone) in &intent.numbers {
+        insert.execute(params![
+            intent.campaign,
+            phone,
+            &order_id.to_be_bytes()[..],
+            attempt_id
+        ])?;
+    }
+    let detail = format!("{} numbers", intent.numbers.len());
+    Ok(Some((
+        attempt_id,
+        detail,
+        Written::Intent(Some(attempt_id)),
+    )))
+}
+
+fn apply_update(
+    tx: &rusqlite::Transaction,
+    update: &Update,
+    now: &str,
+) -> rusqlite::Result<Option<(i64, String)>> {
+    match update {
+        Update::Outcome {
+            attempt_id,
+            outcome,
+        } => {
+            tx.prepare_cached(
+                "UPDATE attempts SET status = ?2, req_id = ?3, code = ?4, message = ?5, \
+                 updated_at = ?6 WHERE id = ?1",
+            )?
+            .execute(params![
+                attempt_id,
+                outcome.status.as_str(),
+                outcome.req_id,
+                outcome.code,
+                outcome.message,
+                now
+            ])?;
+            if !outcome.status.is_live() {
+                tx.execute(&format!("DELETE FROM numbers {OF_ATTEMPT}"), [attempt_id])?;
+            }
+            Ok(Some((*attempt_id, outcome.status.as_str().to_owned())))
+        }
+        Update::Forget {
+            attempt_id,
+            campaign,
+            base_name,
+        } => {
+            tx.execute(
+                "UPDATE attempts SET forgotten = 1, updated_at = ?2 WHERE campaign = ?1 \
+                 AND base_name = ?3",
+                params![campaign, now, base_name],
+            )?;
+            Ok(Some((*attempt_id, String::new())))
+        }
+        Update::Reconciled {
+            attempt_id,
+            summary,
+            evidence,
+        } => {
+            let changed = tx.execute(
+                "UPDATE attempts SET status = 'created', message = ?2, updated_at = ?3 \
+                 WHERE id = ?1 AND status IN ('sending', 'in-doubt')",
+                params![attempt_id, summary, now],
+            )?;
+            Ok((changed == 1).then(|| (*attempt_id, evidence.clone())))
+        }
+    }
+}
+
+fn is_constraint(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(failure, _)
+        if failure.code == rusqlite::ErrorCode::ConstraintViolation)
 }
 
 /// The marker of a run that began sending.
@@ -388,7 +567,7 @@ impl Backend for SqliteBackend {
                     [campaign],
                 )?);
                 raw.numbers
-                    .extend(read_numbers(tx, "WHERE campaign = ?1", [campaign])?);
+                    .push((campaign.clone(), read_sent(tx, campaign)?));
             }
             Ok(raw)
         });
@@ -412,101 +591,59 @@ impl Backend for SqliteBackend {
     }
 
     fn numbers(&mut self, attempt_id: i64) -> Result<Vec<NumberRow>, StateError> {
-        read_numbers(&self.conn, "WHERE attempt_id = ?1", [attempt_id])
-            .map_err(|err| self.error(err))
+        read_numbers(&self.conn, OF_ATTEMPT, [attempt_id]).map_err(|err| self.error(err))
     }
 
-    fn record_intent(&mut self, intent: &Intent) -> Result<Option<i64>, StateError> {
+    fn write(&mut self, writes: Vec<Write>) -> Result<Vec<Written>, StateError> {
         let now = crate::clock::now();
-        let written = self.write("intent", |tx| {
-            tx.execute(
-                "INSERT INTO attempts (campaign, base_name, task_name, settings, status, \
-                 number_count, created_at, updated_at, digest) \
-                 VALUES (?1, ?2, ?3, ?4, 'sending', ?5, ?6, ?6, ?7)",
-                params![
-                    intent.campaign,
-                    intent.base_name,
-                    intent.task_name,
-                    intent.settings,
-                    intent.numbers.len() as i64,
-                    now,
-                    intent.digest
-                ],
-            )?;
-            let attempt_id = tx.last_insert_rowid();
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO numbers (campaign, order_id, attempt_id, phone) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (order_id, phone) in &intent.numbers {
-                insert.execute(params![intent.campaign, order_id, attempt_id, phone])?;
-            }
-            let detail = format!("{} numbers", intent.numbers.len());
-            Ok(Some((attempt_id, detail, attempt_id)))
-        });
-        match written {
-            Ok(id) => Ok(id),
-            Err(rusqlite::Error::SqliteFailure(failure, _))
-                if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Ok(None)
-            }
-            Err(err) => Err(self.error(err)),
-        }
-    }
-
-    fn update(&mut self, update: &Update) -> Result<bool, StateError> {
-        let now = crate::clock::now();
-        let written = self.write(super::update_event(update), |tx| match update {
-            Update::Outcome {
-                attempt_id,
-                outcome,
-            } => {
-                tx.execute(
-                    "UPDATE attempts SET status = ?2, req_id = ?3, code = ?4, message = ?5, \
-                     updated_at = ?6 WHERE id = ?1",
-                    params![
-                        attempt_id,
-                        outcome.status.as_str(),
-                        outcome.req_id,
-                        outcome.code,
-                        outcome.message,
-                        now
-                    ],
-                )?;
-                if !outcome.status.is_live() {
-                    tx.execute("DELETE FROM numbers WHERE attempt_id = ?1", [attempt_id])?;
+        let written = self.transaction(TransactionBehavior::Immediate, |tx| {
+            let mut answers = Vec::with_capacity(writes.len());
+            for write in &writes {
+                // Each write under a savepoint of its own: a refused one is undone alone.
+                tx.execute_batch("SAVEPOINT one")?;
+                let done = match write_one(tx, write, &now) {
+                    Ok(done) => done,
+                    Err(err) if matches!(write, Write::Intent(_)) && is_constraint(&err) => None,
+                    Err(err) => return Err(err),
+                };
+                match done {
+                    Some((attempt_id, detail, answer)) => {
+                        journal(tx, attempt_id, write.event(), &detail)?;
+                        tx.execute_batch("RELEASE one")?;
+                        answers.push(answer);
+                    }
+                    None => {
+                        tx.execute_batch("ROLLBACK TO one; RELEASE one")?;
+                        answers.push(write.refused());
+                    }
                 }
-                Ok(Some((*attempt_id, outcome.status.as_str().to_owned(), ())))
             }
-            Update::Forget {
-                attempt_id,
-                campaign,
-                base_name,
-            } => {
+            if answers
+                .iter()
+                .any(|a| *a != Written::Intent(None) && *a != Written::Update(false))
+            {
                 tx.execute(
-                    "UPDATE attempts SET forgotten = 1, updated_at = ?2 WHERE campaign = ?1 \
-                     AND base_name = ?3",
-                    params![campaign, now, base_name],
+                    "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) \
+                     WHERE key = 'version'",
+                    [],
                 )?;
-                Ok(Some((*attempt_id, String::new(), ())))
             }
-            Update::Reconciled {
-                attempt_id,
-                summary,
-                evidence,
-            } => {
-                let changed = tx.execute(
-                    "UPDATE attempts SET status = 'created', message = ?2, updated_at = ?3 \
-                     WHERE id = ?1 AND status IN ('sending', 'in-doubt')",
-                    params![attempt_id, summary, now],
-                )?;
-                Ok((changed == 1).then(|| (*attempt_id, evidence.clone(), ())))
-            }
+            Ok(answers)
         });
-        written
-            .map(|changed| changed.is_some())
-            .map_err(|err| self.error(err))
+        written.map_err(|err| self.error(err))
+    }
+
+    fn sends_since(&mut self, since: &str) -> Result<HashMap<i64, u32>, StateError> {
+        let counted = (|| {
+            let mut statement = self.conn.prepare(
+                "SELECT phone, count(*) FROM numbers WHERE attempt_id IN \
+                 (SELECT id FROM attempts WHERE created_at >= ?1 AND status != 'rejected') \
+                 GROUP BY phone",
+            )?;
+            let rows = statement.query_map([since], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect::<rusqlite::Result<HashMap<i64, u32>>>()
+        })();
+        counted.map_err(|err| self.error(err))
     }
 
     fn settle_interrupted(&mut self) -> Result<usize, StateError> {
@@ -554,10 +691,19 @@ impl Backend for SqliteBackend {
             .conn
             .prepare("PRAGMA quick_check")
             .map_err(|err| self.error(err))?;
-        let problems: Vec<String> = statement
+        let problems: Vec<String> = match statement
             .query_map([], |row| row.get::<_, String>(0))
             .and_then(|rows| rows.collect())
-            .map_err(|err| self.error(err))?;
+        {
+            Ok(problems) => problems,
+            // Damage bad enough that the check itself stops is reported as the same.
+            Err(rusqlite::Error::SqliteFailure(failure, message))
+                if failure.code == rusqlite::ErrorCode::DatabaseCorrupt =>
+            {
+                vec![message.unwrap_or_else(|| failure.to_string())]
+            }
+            Err(err) => return Err(self.error(err)),
+        };
         if problems.len() == 1 && problems[0] == "ok" {
             return Ok(());
         }
@@ -645,11 +791,16 @@ impl Backend for SqliteBackend {
                 ])?;
             }
             let mut number = tx.prepare(
-                "INSERT INTO numbers (campaign, order_id, attempt_id, phone) \
+                "INSERT INTO numbers (campaign, phone, order_id, attempt_id) \
                  VALUES (?1, ?2, ?3, ?4)",
             )?;
             for n in &dump.numbers {
-                number.execute(params![n.campaign, n.order_id, n.attempt_id, n.phone])?;
+                number.execute(params![
+                    n.campaign,
+                    n.phone,
+                    &n.order_id.to_be_bytes()[..],
+                    n.attempt_id
+                ])?;
             }
             let mut line = tx.prepare(
                 "INSERT INTO journal (at, attempt_id, event, detail) VALUES (?1, ?2, ?3, ?4)",
@@ -673,25 +824,6 @@ impl Backend for SqliteBackend {
             .query_row("SELECT count(*) FROM attempts", [], |row| row.get(0))
             .map_err(|err| self.error(err))?;
         Ok(count == 0)
-    }
-
-    fn sends_since(
-        &mut self,
-        since: &str,
-    ) -> Result<std::collections::HashMap<i64, u32>, StateError> {
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT n.phone, count(*) FROM numbers n JOIN attempts a ON a.id = n.attempt_id \
-                 WHERE a.status != 'rejected' AND a.created_at >= ?1 GROUP BY n.phone",
-            )
-            .map_err(|err| self.error(err))?;
-        statement
-            .query_map([since], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, u32>(1)?))
-            })
-            .and_then(Iterator::collect)
-            .map_err(|err| self.error(err))
     }
 }
 
@@ -879,11 +1011,38 @@ fn read_numbers(
         Ok(NumberRow {
             attempt_id: row.get(0)?,
             campaign: row.get(1)?,
-            order_id: row.get(2)?,
+            order_id: order_id_of(row, 2)?,
             phone: row.get(3)?,
         })
     })?;
     rows.collect()
+}
+
+/// The live numbers of `campaign`, in key order.
+fn read_sent(conn: &Connection, campaign: &str) -> rusqlite::Result<Vec<SentNumber>> {
+    let mut statement =
+        conn.prepare_cached("SELECT attempt_id, order_id, phone FROM numbers WHERE campaign = ?1")?;
+    let rows = statement.query_map([campaign], |row| {
+        Ok(SentNumber {
+            attempt_id: row.get(0)?,
+            order_id: order_id_of(row, 1)?,
+            phone: row.get(2)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The orderID in column `index`: 16 bytes, or the read fails.
+fn order_id_of(row: &rusqlite::Row, index: usize) -> rusqlite::Result<u128> {
+    let bytes = row.get_ref(index)?.as_blob()?;
+    let bytes: [u8; 16] = bytes.try_into().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Blob,
+            "a stored orderID is not 16 bytes: the state is damaged".into(),
+        )
+    })?;
+    Ok(u128::from_be_bytes(bytes))
 }
 
 fn read_identity(conn: &Connection) -> rusqlite::Result<StateIdentity> {

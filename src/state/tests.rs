@@ -6,8 +6,13 @@ use std::path::{Path, PathBuf};
 use super::lock::StateLock;
 use super::*;
 
+/// A body of campaign `c`.
 fn body(name: &str, numbers: &[u32]) -> CreateAndCall {
-    CreateAndCall::sample(name, numbers)
+    body_in("c", name, numbers)
+}
+
+fn body_in(campaign: &str, name: &str, numbers: &[u32]) -> CreateAndCall {
+    CreateAndCall::sample_in(campaign, name, numbers)
 }
 
 fn sqlite(path: &Path) -> Location {
@@ -39,7 +44,9 @@ fn a_number_cannot_be_recorded_as_sent_twice() {
     // Nothing of the refused attempt was kept.
     assert_eq!(store.attempts().unwrap().len(), 1);
     // Another campaign may dial the same number.
-    store.record_intent("d", "t", &body("t", &[2])).unwrap();
+    store
+        .record_intent("d", "t", &body_in("d", "t", &[2]))
+        .unwrap();
     // A rejection frees the numbers.
     store.record_outcome(first, &rejected(1003)).unwrap();
     store.record_intent("c", "t", &body("t", &[2, 3])).unwrap();
@@ -60,7 +67,7 @@ fn the_same_number_under_another_order_id_is_refused() {
     store.record_intent("c", "t", &body("t", &[7])).unwrap();
     // A forged plan, or an orderID edited in a file: same number, new id.
     let mut forged = body("u", &[7]);
-    forged.call_list[0].order_id = "SOMETHINGELSE".to_owned();
+    forged.call_list[0].order_id = body_in("other", "u", &[7]).call_list[0].order_id.clone();
     let err = store.record_intent("c", "u", &forged).unwrap_err();
     assert!(err.to_string().contains("refusing"), "{err}");
     // And a plan sees it as sent by its number alone.
@@ -205,8 +212,9 @@ fn corrupt_settings_are_an_error_not_null() {
 fn a_changed_number_or_order_id_is_detected() {
     for change in [
         "UPDATE numbers SET phone = phone + 100",
-        "UPDATE numbers SET order_id = 'ID9' WHERE order_id = 'ID1'",
-        "DELETE FROM numbers WHERE order_id = 'ID2'",
+        "UPDATE numbers SET order_id = zeroblob(16) WHERE phone = 447700900001",
+        "UPDATE numbers SET order_id = randomblob(16) WHERE phone = 447700900002",
+        "DELETE FROM numbers WHERE phone = 447700900002",
     ] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
@@ -315,11 +323,22 @@ INSERT INTO attempts VALUES
 INSERT INTO numbers VALUES ('c', 'ID1', 1, '447700900001'), ('c', 'ID2', 1, '447700900002');
 ";
 
+/// [`FORMAT_1`] with the orderIDs campaignctl 0.1 gave those numbers in campaign `c`.
+fn format_1() -> String {
+    let sample = body("t", &[1, 2]);
+    FORMAT_1
+        .replace("'ID1'", &format!("'{}'", sample.call_list[0].order_id))
+        .replace("'ID2'", &format!("'{}'", sample.call_list[1].order_id))
+}
+
 fn format_1_file(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("old.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(&format!("PRAGMA journal_mode = WAL; {FORMAT_1} {extra}"))
-        .unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; {} {extra}",
+        format_1()
+    ))
+    .unwrap();
     path
 }
 
@@ -337,20 +356,20 @@ fn a_format_1_file_is_upgraded_in_place() {
     );
     assert_eq!(campaign.attempts.len(), 2);
     // The new guard holds for the numbers recorded by the old format.
-    let mut again = body("v", &[1]);
-    again.call_list[0].order_id = "NEW".to_owned();
-    assert!(store.record_intent("c", "v", &again).is_err());
+    let err = store.record_intent("c", "v", &body("v", &[1])).unwrap_err();
+    assert!(err.to_string().contains("already holds"), "{err}");
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let (format, kind): (String, String) = conn
+    let (format, kind, id): (String, String, i64) = conn
         .query_row(
             "SELECT (SELECT value FROM meta WHERE key = 'format'), \
-             (SELECT typeof(phone) FROM numbers LIMIT 1)",
+             (SELECT typeof(phone) FROM numbers LIMIT 1), \
+             (SELECT length(order_id) FROM numbers LIMIT 1)",
             [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .unwrap();
-    assert_eq!((format.as_str(), kind.as_str()), ("2", "integer"));
+    assert_eq!((format.as_str(), kind.as_str(), id), ("3", "integer", 16));
 }
 
 #[test]
@@ -441,7 +460,7 @@ fn a_damaged_page_fails_the_check_before_an_apply() {
         .unwrap()
         .query_row(
             "SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_schema \
-             WHERE name = 'numbers_by_attempt'",
+             WHERE name = 'numbers'",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
@@ -508,4 +527,191 @@ fn evidence_settles_only_what_is_still_in_doubt_and_writes_nothing_otherwise() {
         )
         .unwrap();
     assert_eq!(reconciled, 0);
+}
+
+#[test]
+fn an_order_id_that_is_not_the_numbers_own_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir.path().join("s.db")).unwrap();
+    for forged in [
+        "ID1",
+        "",
+        &body("t", &[1]).call_list[0].order_id.to_lowercase(),
+    ] {
+        let mut bad = body("t", &[1]);
+        bad.call_list[0].order_id = forged.to_owned();
+        let err = store.record_intent("c", "t", &bad).unwrap_err().to_string();
+        assert!(err.contains("is not the one campaignctl gives"), "{err}");
+    }
+    // The id of the same number in another campaign is not its id here.
+    let err = store
+        .record_intent("c", "t", &body_in("d", "t", &[1]))
+        .unwrap_err();
+    assert!(err.to_string().contains("refusing"), "{err}");
+    assert!(store.attempts().unwrap().is_empty());
+}
+
+#[test]
+fn a_format_1_file_with_an_order_id_campaignctl_never_made_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = format_1_file(
+        dir.path(),
+        "UPDATE numbers SET order_id = 'ID1' WHERE phone = '447700900001';",
+    );
+    let err = open(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("cannot upgrade") && err.contains("ID1"),
+        "{err}"
+    );
+    let format: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT value FROM meta WHERE key = 'format'", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(format, "1");
+}
+
+/// A format-2 file (campaignctl before compact keys) holding `c/t` with numbers 1 and 2.
+fn format_2_file(dir: &Path) -> PathBuf {
+    let path = format_1_file(dir, "");
+    drop(open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let rows: Vec<(String, i64, Vec<u8>, i64)> = conn
+        .prepare("SELECT campaign, phone, order_id, attempt_id FROM numbers")
+        .unwrap()
+        .query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    conn.execute_batch(&format!(
+        "DROP TABLE numbers; {} UPDATE meta SET value = '2' WHERE key = 'format';",
+        sqlite::NUMBERS_FORMAT_2
+    ))
+    .unwrap();
+    for (campaign, phone, order_id, attempt_id) in rows {
+        let text = order_id_text(u128::from_be_bytes(order_id.try_into().unwrap()));
+        conn.execute(
+            "INSERT INTO numbers (campaign, order_id, attempt_id, phone) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![campaign, text, attempt_id, phone],
+        )
+        .unwrap();
+    }
+    path
+}
+
+#[test]
+fn a_format_2_file_is_upgraded_to_compact_keys_with_its_check_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = format_2_file(dir.path());
+    let mut store = open(&path).unwrap();
+    // The check values recorded over the orderIDs' text still hold for their 16 bytes.
+    let snapshot = store.snapshot(["c"]).unwrap();
+    let campaign = &snapshot.campaigns["c"];
+    assert_eq!(
+        campaign.sent_numbers,
+        [447_700_900_001, 447_700_900_002].into_iter().collect()
+    );
+    assert!(campaign.is_sent(&body("x", &[1]).call_list[0]));
+    assert!(!campaign.is_sent(&body("x", &[3]).call_list[0]));
+    assert_eq!(store.numbers(1).unwrap().len(), 2);
+    assert!(store.record_intent("c", "v", &body("v", &[2])).is_err());
+    drop(store);
+    let format: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT value FROM meta WHERE key = 'format'", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(format, "3");
+}
+
+#[test]
+fn one_commit_holds_many_writes_and_a_refused_one_leaves_no_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir.path().join("s.db")).unwrap();
+    let first = store.record_intent("c", "a", &body("a", &[1])).unwrap();
+    let version = store.identity().unwrap().version;
+    let intent = |name: &str, numbers: &[u32]| {
+        Write::Intent(intent_of("c", name, &body(name, numbers)).unwrap())
+    };
+    let written = store
+        .backend
+        .write(vec![
+            intent("b", &[2, 3]),
+            intent("c", &[3, 4]),
+            Write::Update(Update::Outcome {
+                attempt_id: first,
+                outcome: rejected(1003),
+            }),
+            intent("d", &[1]),
+        ])
+        .unwrap();
+    let Written::Intent(Some(b)) = written[0] else {
+        panic!("{written:?}")
+    };
+    assert_eq!(written[1], Written::Intent(None), "3 is b's");
+    assert_eq!(written[2], Written::Update(true));
+    assert!(
+        matches!(written[3], Written::Intent(Some(_))),
+        "1 was freed just before"
+    );
+    assert_eq!(store.identity().unwrap().version, version + 1, "one commit");
+    let names: Vec<String> = store
+        .attempts()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.task_name)
+        .collect();
+    assert_eq!(names, ["a", "b", "d"]);
+    assert_eq!(store.numbers(b).unwrap().len(), 2);
+    let snapshot = store.snapshot(["c"]).unwrap();
+    assert_eq!(snapshot.campaigns["c"].sent_numbers.len(), 3);
+}
+
+#[test]
+fn sends_since_counts_live_attempts_of_every_campaign_from_a_moment_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = open(&path).unwrap();
+    let early = "2026-01-01T08:00:00Z";
+    store
+        .record_intent("c", "old", &body("old", &[1, 2]))
+        .unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("UPDATE attempts SET created_at = ?1", [early])
+        .unwrap();
+    let late = crate::clock::now();
+    store.record_intent("c", "new", &body("new", &[3])).unwrap();
+    store
+        .record_intent("d", "new", &body_in("d", "new", &[1, 3]))
+        .unwrap();
+    let refused = store
+        .record_intent("e", "gone", &body_in("e", "gone", &[3]))
+        .unwrap();
+    store.record_outcome(refused, &rejected(1003)).unwrap();
+
+    let all = store.sends_since(early).unwrap();
+    assert_eq!(
+        all,
+        HashMap::from([
+            (447_700_900_001, 2),
+            (447_700_900_002, 1),
+            (447_700_900_003, 2)
+        ])
+    );
+    let recent = store.sends_since(&late).unwrap();
+    assert_eq!(
+        recent,
+        HashMap::from([(447_700_900_001, 1), (447_700_900_003, 2)])
+    );
+    assert!(
+        store
+            .sends_since("2999-01-01T00:00:00Z")
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -154,7 +154,9 @@ fn a_flipped_bit_in_a_stored_order_id_is_refused() {
     let ws = applied_traps();
     let rows = ws.state_rows();
     let order_id = rows.numbers[0].order_id.clone();
-    let flipped = flip_everywhere(&ws.state(), order_id.as_bytes(), 0);
+    // State keeps the orderID's 16 bytes, not its hex text.
+    let stored = hex::decode(&order_id).expect("hex orderID");
+    let flipped = flip_everywhere(&ws.state(), &stored, 0);
     assert!(flipped >= 1, "the orderID is in the main file at rest");
     let sandbox = SandboxProcess::start(ws.root(), &[]);
     assert_refused(&ws, &sandbox, "damaged");
@@ -215,7 +217,7 @@ fn a_state_of_format_1_is_upgraded_and_keeps_blocking_its_numbers() {
          CREATE TABLE old_numbers (campaign TEXT NOT NULL, order_id TEXT NOT NULL,
              attempt_id INTEGER NOT NULL REFERENCES attempts (id), phone TEXT NOT NULL,
              PRIMARY KEY (campaign, order_id)) WITHOUT ROWID;
-         INSERT INTO old_numbers SELECT campaign, order_id, attempt_id, CAST(phone AS TEXT)
+         INSERT INTO old_numbers SELECT campaign, hex(order_id), attempt_id, CAST(phone AS TEXT)
              FROM numbers;
          DROP TABLE numbers;
          ALTER TABLE old_numbers RENAME TO numbers;
@@ -235,7 +237,7 @@ fn a_state_of_format_1_is_upgraded_and_keeps_blocking_its_numbers() {
             row.get(0)
         })
         .expect("format");
-    assert_eq!(format, "2");
+    assert_eq!(format, "3");
 }
 
 #[test]

@@ -710,7 +710,7 @@ impl StateRows {
             .collect::<Result<Vec<_>, _>>()
             .expect("attempt rows");
         let mut numbers = conn
-            .prepare("SELECT campaign, order_id, attempt_id, CAST(phone AS TEXT) FROM numbers")
+            .prepare("SELECT campaign, hex(order_id), attempt_id, CAST(phone AS TEXT) FROM numbers")
             .expect("numbers table");
         let numbers = numbers
             .query_map([], |row| {
@@ -751,7 +751,8 @@ impl StateRows {
             .collect();
         let numbers = client
             .query(
-                "SELECT campaign, order_id, attempt_id, phone::text FROM campaignctl.numbers \
+                "SELECT campaign, upper(encode(order_id, 'hex')), attempt_id, phone::text \
+                 FROM campaignctl.numbers \
                  WHERE workspace = $1",
                 &[&workspace],
             )

@@ -21,6 +21,12 @@ pub fn order_id(campaign: &str, e164: &str) -> String {
 /// there are some, and the name is hashed in parts, never assembled. A test holds the result
 /// to `Uuid::new_v5`.
 pub(crate) fn order_id_of_digits(campaign: &str, digits: &str) -> String {
+    order_id_text(order_key(campaign, digits))
+}
+
+/// The orderID of `digits` in `campaign` as the 128-bit number its 32 hex digits spell: the
+/// compact form state keeps and compares.
+pub fn order_key(campaign: &str, digits: &str) -> u128 {
     let mut hasher = Sha1::new();
     hasher.update(NAMESPACE.as_bytes());
     hasher.update(campaign.as_bytes());
@@ -30,9 +36,26 @@ pub(crate) fn order_id_of_digits(campaign: &str, digits: &str) -> String {
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&hash[..16]);
     // Sets the version (5) and variant bits, exactly as `Uuid::new_v5` does.
-    let uuid = Builder::from_sha1_bytes(bytes).into_uuid();
+    Builder::from_sha1_bytes(bytes).into_uuid().as_u128()
+}
+
+/// The orderID text (32 uppercase hex digits) of a key.
+pub fn order_id_text(key: u128) -> String {
     let mut hex = [0u8; uuid::fmt::Simple::LENGTH];
-    uuid.simple().encode_upper(&mut hex).to_owned()
+    Uuid::from_u128(key)
+        .simple()
+        .encode_upper(&mut hex)
+        .to_owned()
+}
+
+/// The key of an orderID written as campaignctl writes them (32 uppercase hex digits), else
+/// `None`: no other spelling names the same key.
+pub fn parse_order_id(text: &str) -> Option<u128> {
+    let valid = text.len() == uuid::fmt::Simple::LENGTH
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
+    valid.then(|| u128::from_str_radix(text, 16).ok()).flatten()
 }
 
 #[cfg(test)]
@@ -94,7 +117,10 @@ mod tests {
         /// name (of any length: the name spans one SHA-1 block or several) and number.
         #[test]
         fn ids_are_uuid_v5_of_the_name(campaign in "[a-z0-9-]{0,150}", digits in "[1-9][0-9]{0,19}") {
-            prop_assert_eq!(order_id_of_digits(&campaign, &digits), reference(&campaign, &digits));
+            let id = order_id_of_digits(&campaign, &digits);
+            prop_assert_eq!(&id, &reference(&campaign, &digits));
+            prop_assert_eq!(parse_order_id(&id), Some(order_key(&campaign, &digits)));
+            prop_assert_eq!(parse_order_id(&id.to_lowercase()), None);
         }
     }
 }
