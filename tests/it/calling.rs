@@ -30,11 +30,6 @@ fn campaign_of(numbers: &[&str], rest: &str) -> String {
     )
 }
 
-fn at(mut command: std::process::Command, now: &str) -> Run {
-    command.env("CAMPAIGNCTL_NOW", now);
-    run(command)
-}
-
 /// Every number the sandbox was sent, in E.164 digits.
 fn dialed(sandbox: &SandboxProcess) -> Vec<String> {
     sandbox

@@ -5,11 +5,6 @@
 
 use crate::support::*;
 
-fn at(mut command: std::process::Command, now: &str) -> Run {
-    command.env("CAMPAIGNCTL_NOW", now);
-    run(command)
-}
-
 #[test]
 fn a_saved_plan_applied_after_it_expired_sends_nothing() {
     let ws = Workspace::new();

@@ -58,6 +58,12 @@ pub fn campaignctl(dir: &Path) -> Command {
     command
 }
 
+/// Runs `command` with the rules' time `now` (`CAMPAIGNCTL_NOW`).
+pub fn at(mut command: Command, now: &str) -> Run {
+    command.env(campaignctl::clock::NOW_VAR, now);
+    run(command)
+}
+
 /// The rules' time of every test that does not set its own (`CAMPAIGNCTL_NOW`).
 pub const TEST_NOW: &str = "2026-11-18T10:00:00Z";
 
