@@ -137,11 +137,13 @@ pub(super) fn sort(
         _ => None,
     };
     let mut verdicts: FxHashMap<ZoneSet, Verdict> = FxHashMap::default();
+    let sent = state.sent_flags(numbers);
     let mut index = 0;
     numbers.retain(|item| {
         let zones = facts.get(index).map_or(ZoneSet::UNKNOWN, |f| f.zones);
+        let was_sent = sent[index];
         index += 1;
-        if state.is_sent(item) {
+        if was_sent {
             sorted.already_sent += 1;
             return false;
         }
