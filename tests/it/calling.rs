@@ -224,7 +224,18 @@ fn a_saved_plan_applied_after_its_window_closed_sends_nothing() {
 
 #[test]
 fn a_frequency_cap_counts_calls_across_campaigns() {
-    let ws = Workspace::new();
+    frequency_cap_across_campaigns(&Workspace::new());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_frequency_cap_counts_calls_across_campaigns_in_a_postgres_workspace() {
+    if let Some(ws) = crate::state_shared::postgres_workspace("caps") {
+        frequency_cap_across_campaigns(&ws);
+    }
+}
+
+fn frequency_cap_across_campaigns(ws: &Workspace) {
     ws.write(
         "campaignctl.yaml",
         "limits:\n  perNumber:\n    calls: 1\n    within: 24h\n",
@@ -240,7 +251,7 @@ fn a_frequency_cap_counts_calls_across_campaigns() {
     let sandbox = SandboxProcess::start(ws.root(), &[]);
 
     // In one plan: number 2 goes with campaign a, and b holds it back.
-    let both = plan_json(&ws, TEST_NOW);
+    let both = plan_json(ws, TEST_NOW);
     assert_eq!(both["summary"]["numbers"], 3, "{both:#}");
     assert_eq!(both["summary"]["held"], 1, "{both:#}");
     let held = both["changes"]
