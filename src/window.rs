@@ -438,6 +438,47 @@ mod tests {
         assert!(Hours::parse(&[], "00:00", "24:00", None, None).is_ok());
     }
 
+    proptest::proptest! {
+        /// Whatever the zone, hours and moment: an open verdict holds at that moment in that
+        /// zone's local time, and a waiting one opens later, at a moment the verdict calls open.
+        #[test]
+        fn verdicts_agree_with_the_local_clock(
+            zone_index in 0usize..400,
+            seconds in 1_700_000_000i64..1_900_000_000,
+            start in 0u16..1380,
+            length in 61u16..1440,
+            days in 1u8..128,
+        ) {
+            let zones: Vec<&str> = crate::phone::all_zones()
+                .filter(|zone| *zone != UNKNOWN_ZONE)
+                .collect();
+            let zone = zones[zone_index % zones.len()];
+            let end = (start + length).min(1440);
+            proptest::prop_assume!(end > start + 60);
+            let clock = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+            let day_list: Vec<u8> = (0..7).filter(|d| days & (1 << d) != 0).collect();
+            let hours = Hours::parse(&day_list, &clock(start), &clock(end), None, None).unwrap();
+            let now = OffsetDateTime::from_unix_timestamp(seconds).unwrap();
+            let tz = jiff::tz::db().get(zone).unwrap();
+            match hours.verdict(&[zone], now) {
+                Verdict::Open { send_by } => {
+                    proptest::prop_assert!(send_by >= now);
+                    let local = tz.to_datetime(timestamp(now));
+                    proptest::prop_assert!(hours.is_day(local.date()), "{zone} {local}");
+                }
+                Verdict::Waiting { opens: Some(opens) } => {
+                    proptest::prop_assert!(opens > now);
+                    let at_opening = hours.verdict(&[zone], opens);
+                    proptest::prop_assert!(
+                        matches!(at_opening, Verdict::Open { .. }),
+                        "{zone}: opens {opens} but then {at_opening:?}"
+                    );
+                }
+                other => proptest::prop_assert!(false, "{zone}: {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn every_zone_of_the_phone_data_is_known() {
         for zone in crate::phone::all_zones() {
