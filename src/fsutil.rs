@@ -6,12 +6,24 @@ use std::path::Path;
 /// Writes `bytes` to `path` atomically (a temporary file beside it, synced, renamed over it),
 /// readable by its owner only: plans and state hold phone numbers.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_private_with(path, |file| file.write_all(bytes))
+}
+
+/// [`write_private`] of what `write` writes, through a buffer: for content too large to be
+/// held in memory at once.
+pub fn write_private_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let folder = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
-    temporary.write_all(bytes)?;
+    let temporary = tempfile::NamedTempFile::new_in(folder)?;
+    let mut buffered = std::io::BufWriter::new(temporary.as_file());
+    write(&mut buffered)?;
+    buffered.flush()?;
+    drop(buffered);
     temporary.as_file().sync_all()?;
     temporary.persist(path).map_err(|err| err.error)?;
     Ok(())

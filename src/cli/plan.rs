@@ -86,7 +86,7 @@ pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> 
     let plan = pipeline::plan(campaigns, &mut store, args.parts.max_call_list_size, now)?;
     plan.within_caps(max_numbers)?;
     if let Some(out) = &args.out {
-        SavedPlan::new(&plan, &inputs, &store.plan_key()?, now, args.expires)?.write(out)?;
+        SavedPlan::save(&plan, &inputs, &store.plan_key()?, now, args.expires, out)?;
     }
     match format {
         PlanFormat::Json => outln!("{}", views::json::plan::render(&plan))?,

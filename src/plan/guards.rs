@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::model::{CallingRules, Cap};
 use crate::nxcc::CallItem;
 use crate::phone::{Facts, ZoneSet};
-use crate::state::phone_key;
+use crate::state::{CampaignState, phone_key};
 use crate::window::{Hours, Verdict};
 
 /// Why numbers are held back from this plan.
@@ -97,82 +97,103 @@ impl Planned {
     }
 }
 
-/// A task's unsent numbers, sorted by the guards.
+/// What the guards are judged by, for one task.
+pub(super) struct Guards<'a> {
+    pub rules: &'a CallingRules,
+    /// `None` when no window holds for the task (`window: any`, or a task that does not dial
+    /// at once).
+    pub window: Option<&'a Hours>,
+    pub now: OffsetDateTime,
+    pub history: &'a SendHistory,
+}
+
+/// What sorting a task's numbers found besides the numbers that may go.
 #[derive(Debug, Default)]
 pub(super) struct Sorted {
-    /// The numbers that may go now.
-    pub sendable: Vec<CallItem>,
-    /// For each of `sendable` under a window, the last moment (Unix seconds) a request holding
+    /// Numbers left out because state holds them as sent in the campaign.
+    pub already_sent: usize,
+    /// For each number kept under a window, the last moment (Unix seconds) a request holding
     /// it may leave; empty when no window applies.
     pub send_by: Vec<i64>,
     /// How many numbers each hold keeps back.
     pub held: BTreeMap<Hold, usize>,
 }
 
-/// Sorts `numbers` (with their `facts`, in the same order; a number without facts has an
-/// unknown zone) by the campaign's `rules` at `now`. `window` is `None` when no window holds for
-/// the task (`window: any`, or a task that does not dial at once).
+/// Keeps in `numbers` only those that may go now: not sent before in the campaign (`state`),
+/// and let through by the `guards`. `facts` are the numbers' facts in the same order (a number
+/// without facts has an unknown zone). Works in place: a task may hold a million numbers, and a
+/// second list of them would double the plan's memory.
 pub(super) fn sort(
-    numbers: Vec<CallItem>,
+    numbers: &mut Vec<CallItem>,
     facts: &[Facts],
-    rules: &CallingRules,
-    window: Option<&Hours>,
-    now: OffsetDateTime,
-    history: &SendHistory,
+    state: &CampaignState,
+    guards: &Guards<'_>,
     planned: &mut Planned,
 ) -> Sorted {
     let mut sorted = Sorted::default();
-    let dates = match (rules.not_before, rules.not_after) {
-        (Some(from), _) if now < from => Some(Hold::NotYet { from }),
-        (_, Some(at)) if now > at => Some(Hold::Ended { at }),
+    let dates = match (guards.rules.not_before, guards.rules.not_after) {
+        (Some(from), _) if guards.now < from => Some(Hold::NotYet { from }),
+        (_, Some(at)) if guards.now > at => Some(Hold::Ended { at }),
         _ => None,
     };
-    if let Some(hold) = dates {
-        if !numbers.is_empty() {
-            sorted.held.insert(hold, numbers.len());
-        }
-        return sorted;
-    }
     let mut verdicts: FxHashMap<ZoneSet, Verdict> = FxHashMap::default();
-    sorted.sendable.reserve(numbers.len());
-    for (index, item) in numbers.into_iter().enumerate() {
-        let send_by = match window {
-            None => None,
-            Some(hours) => {
-                let zones = facts.get(index).map_or(ZoneSet::UNKNOWN, |f| f.zones);
+    let sent = state.sent_flags(numbers);
+    let mut index = 0;
+    numbers.retain(|item| {
+        let zones = facts.get(index).map_or(ZoneSet::UNKNOWN, |f| f.zones);
+        let was_sent = sent[index];
+        index += 1;
+        if was_sent {
+            sorted.already_sent += 1;
+            return false;
+        }
+        let hold = match (&dates, guards.window) {
+            (Some(hold), _) => Err(hold.clone()),
+            (None, None) => Ok(None),
+            (None, Some(hours)) => {
                 let verdict = *verdicts
                     .entry(zones)
-                    .or_insert_with(|| hours.verdict(zones.zones(), now));
+                    .or_insert_with(|| hours.verdict(zones.zones(), guards.now));
                 match verdict {
-                    Verdict::Open { send_by } => Some(send_by.unix_timestamp()),
-                    Verdict::Waiting { opens } => {
-                        *sorted.held.entry(Hold::Window { opens }).or_default() += 1;
-                        continue;
-                    }
-                    Verdict::UnknownZone => {
-                        *sorted.held.entry(Hold::UnknownZone).or_default() += 1;
-                        continue;
-                    }
+                    Verdict::Open { send_by } => Ok(Some(send_by.unix_timestamp())),
+                    Verdict::Waiting { opens } => Err(Hold::Window { opens }),
+                    Verdict::UnknownZone => Err(Hold::UnknownZone),
                 }
             }
         };
-        if planned.counting {
-            let phone = phone_key(&item.user_phone).unwrap_or_default();
-            let already = planned.sends.get(&phone).copied().unwrap_or(0);
-            if let Some(cap) = over_cap(&rules.caps, history, phone, already) {
-                let hold = Hold::Frequency {
-                    calls: cap.calls,
-                    within: cap.within.clone(),
-                };
-                *sorted.held.entry(hold).or_default() += 1;
-                continue;
+        let hold = hold.and_then(|send_by| {
+            counted(item, guards, planned)?;
+            Ok(send_by)
+        });
+        match hold {
+            Ok(send_by) => {
+                sorted.send_by.extend(send_by);
+                true
             }
-            *planned.sends.entry(phone).or_default() += 1;
+            Err(hold) => {
+                *sorted.held.entry(hold).or_default() += 1;
+                false
+            }
         }
-        sorted.send_by.extend(send_by);
-        sorted.sendable.push(item);
-    }
+    });
     sorted
+}
+
+/// Counts a send of `item` in this plan, or the frequency cap it would break.
+fn counted(item: &CallItem, guards: &Guards<'_>, planned: &mut Planned) -> Result<(), Hold> {
+    if !planned.counting {
+        return Ok(());
+    }
+    let phone = phone_key(&item.user_phone).unwrap_or_default();
+    let already = planned.sends.get(&phone).copied().unwrap_or(0);
+    if let Some(cap) = over_cap(&guards.rules.caps, guards.history, phone, already) {
+        return Err(Hold::Frequency {
+            calls: cap.calls,
+            within: cap.within.clone(),
+        });
+    }
+    *planned.sends.entry(phone).or_default() += 1;
+    Ok(())
 }
 
 /// The first cap a send of `phone` would break, having been sent `planned` times in this plan.

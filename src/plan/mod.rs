@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::expand::ExpandedCampaign;
 use crate::model::{ApiEnum, CallingRules, StartupType};
 use crate::nxcc::{CallItem, CreateAndCall};
-use crate::phone::{Facts, TypeCounts};
+use crate::phone::TypeCounts;
 use crate::state::{Attempt, CampaignState, Snapshot, StateIdentity, settings_of};
 pub use guards::{Hold, SendHistory};
 
@@ -305,21 +305,23 @@ fn plan_campaign(
             .map(|last| settings_changes(&last.settings, &settings_of(&body)))
             .unwrap_or_default();
 
-        let total = body.call_list.len();
-        let (unsent, facts) = unsent(std::mem::take(&mut body.call_list), task.facts, state);
-        let already_sent = total - unsent.len();
         let window = hours
             .as_deref()
             .filter(|_| dials_at_once(body.startup_type));
+        let mut sendable = std::mem::take(&mut body.call_list);
         let sorted = guards::sort(
-            unsent,
-            &facts,
-            &campaign.rules,
-            window,
-            context.now,
-            &context.history,
+            &mut sendable,
+            &task.facts,
+            state,
+            &guards::Guards {
+                rules: &campaign.rules,
+                window,
+                now: context.now,
+                history: &context.history,
+            },
             planned,
         );
+        let already_sent = sorted.already_sent;
         let mut change = Change {
             action: Action::NoOp,
             campaign: campaign.name.clone(),
@@ -344,23 +346,23 @@ fn plan_campaign(
                 ..change.clone()
             });
         }
-        if sorted.sendable.is_empty() && (any_in_doubt || held_any) {
+        if sendable.is_empty() && (any_in_doubt || held_any) {
             // The in-doubt or held line already says what holds these numbers; "no-op" would
             // claim they were sent.
             continue;
         }
-        if sorted.sendable.is_empty() {
+        if sendable.is_empty() {
             out.push(change);
             continue;
         }
-        let count = part_count(sorted.sendable.len(), max_size);
+        let count = part_count(sendable.len(), max_size);
         change.action = Action::Create;
         change.follow_up = !sent_before.is_empty();
         let group = group_name(&base_name, change.follow_up, count, |name| {
             names_sent.contains(name) || (name != base_name && names_in_files.contains(name))
         });
         let deadlines = part_deadlines(&sorted.send_by, count, max_size, campaign.rules.not_after);
-        let parts = split_into_parts(sorted.sendable, max_size);
+        let parts = split_into_parts(sendable, max_size);
         for (index, (numbers, send_by)) in (1..=count).zip(parts.into_iter().zip(deadlines)) {
             let mut part = body.clone();
             part.task_name = part_name(&group, index, count);
@@ -421,27 +423,6 @@ fn split_into_parts(mut numbers: Vec<CallItem>, max_size: NonZeroUsize) -> Vec<V
     }
     parts.reverse();
     parts
-}
-
-/// The numbers of a task not yet sent in its campaign, with their facts.
-fn unsent(
-    numbers: Vec<CallItem>,
-    facts: Vec<Facts>,
-    state: &CampaignState,
-) -> (Vec<CallItem>, Vec<Facts>) {
-    if facts.len() != numbers.len() {
-        // Expansion gives every number its facts; a task made otherwise has no known zones.
-        let unsent = numbers
-            .into_iter()
-            .filter(|item| !state.is_sent(item))
-            .collect();
-        return (unsent, Vec::new());
-    }
-    numbers
-        .into_iter()
-        .zip(facts)
-        .filter(|(item, _)| !state.is_sent(item))
-        .unzip()
 }
 
 /// The last moment each part of `count` may leave: the earliest of its numbers' windows (when

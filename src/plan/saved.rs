@@ -6,6 +6,7 @@
 //! HMAC over its own content, keyed by a secret kept in the state file. The access secret is
 //! never in it.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, Mac};
@@ -170,54 +171,77 @@ pub fn hash_file(path: &Path) -> Result<String, SavedPlanError> {
 }
 
 impl SavedPlan {
-    /// A plan file for `plan`, computed from `inputs`, valid for `valid_for` from `now` (the
-    /// rules' time), sealed with `key`.
-    pub fn new(
+    /// Writes the plan file of `plan`, computed from `inputs`, valid for `valid_for` from `now`
+    /// (the rules' time), sealed with `key`, to `path`, readable by its owner only (it holds
+    /// phone numbers).
+    ///
+    /// Streamed: each request's body is serialized once, into the file and the seal together,
+    /// and dropped, so a plan of a million numbers is never held a second time as text. The
+    /// seal covers the compact serialization of everything but itself (what
+    /// [`SavedPlan::verify`] recomputes from the file it reads); the file is that content laid
+    /// out for reading, a request to a line.
+    pub fn save(
         plan: &Plan,
         inputs: &[PathBuf],
         key: &[u8],
         now: time::OffsetDateTime,
         valid_for: time::Duration,
-    ) -> Result<SavedPlan, SavedPlanError> {
-        let mut inputs: Vec<InputFile> = inputs
-            .iter()
-            .map(|path| {
-                Ok(InputFile {
-                    path: crate::load::display(path),
-                    sha256: hash_file(path)?,
-                })
-            })
-            .collect::<Result<_, SavedPlanError>>()?;
-        inputs.sort_by(|a, b| a.path.cmp(&b.path));
-        inputs.dedup();
-        let requests = plan
-            .creates()
-            .filter_map(|change| Some((change, change.body.as_ref()?)))
-            .map(|(change, body)| SavedRequest {
-                campaign: change.campaign.clone(),
-                base_name: change.base_name.clone(),
-                task_name: change.task_name.clone(),
-                number_count: change.number_count,
-                send_by: change.send_by.map(crate::clock::format),
-                body: body.to_json(),
-            })
-            .collect();
-        let mut saved = SavedPlan {
+        path: &Path,
+    ) -> Result<(), SavedPlanError> {
+        if path.exists() && !Self::is_plan_file(path) {
+            return Err(SavedPlanError::WouldOverwrite {
+                path: path.display().to_string(),
+            });
+        }
+        let inputs = input_files(inputs)?;
+        let head = Head {
             format_version: FORMAT_VERSION,
-            kind: KIND.to_owned(),
-            created_at: crate::clock::now(),
-            expires_at: crate::clock::format(now + valid_for),
-            state: plan.state.clone(),
-            inputs,
-            requests,
-            mac: String::new(),
+            kind: KIND,
+            created_at: &crate::clock::now(),
+            expires_at: &crate::clock::format(now + valid_for),
+            state: &plan.state,
+            inputs: &inputs,
         };
-        saved.mac = saved.compute_mac(key);
-        Ok(saved)
+        // These types always serialize (strings, numbers and lists of them).
+        let compact = serde_json::to_vec(&head).unwrap_or_default();
+        let pretty = serde_json::to_vec_pretty(&head).unwrap_or_default();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key");
+        crate::fsutil::write_private_with(path, |file| {
+            // Both serializations of the head end with its closing brace: the requests follow.
+            mac.update(compact.strip_suffix(b"}").unwrap_or_default());
+            file.write_all(pretty.strip_suffix(b"\n}").unwrap_or_default())?;
+            mac.update(b",\"requests\":[");
+            file.write_all(b",\n  \"requests\": [")?;
+            let requests = plan
+                .creates()
+                .filter_map(|change| Some((change, change.body.as_ref()?)));
+            for (index, (change, body)) in requests.enumerate() {
+                let request = SavedRequest {
+                    campaign: change.campaign.clone(),
+                    base_name: change.base_name.clone(),
+                    task_name: change.task_name.clone(),
+                    number_count: change.number_count,
+                    send_by: change.send_by.map(crate::clock::format),
+                    body: body.to_json(),
+                };
+                let line = serde_json::to_vec(&request).unwrap_or_default();
+                if index > 0 {
+                    mac.update(b",");
+                    file.write_all(b",")?;
+                }
+                mac.update(&line);
+                file.write_all(b"\n    ")?;
+                file.write_all(&line)?;
+            }
+            mac.update(b"],\"mac\":\"\"}");
+            let seal = hex::encode(mac.clone().finalize().into_bytes());
+            write!(file, "\n  ],\n  \"mac\": \"{seal}\"\n}}\n")
+        })
+        .map_err(io_error(path))
     }
 
-    /// The HMAC of everything but the seal itself, computed over the same serialization as the
-    /// file but streamed into the hash: a plan of a million numbers is never copied for it.
+    /// The HMAC of everything but the seal itself, over the compact serialization of the rest,
+    /// streamed into the hash: a plan of a million numbers is never copied for it.
     fn compute_mac(&self, key: &[u8]) -> String {
         let unsealed = Unsealed {
             format_version: self.format_version,
@@ -234,18 +258,6 @@ impl SavedPlan {
         // Writing into a hash cannot fail, and these types always serialize.
         let _ = serde_json::to_writer(&mut mac, &unsealed);
         hex::encode(mac.0.finalize().into_bytes())
-    }
-
-    /// Writes the plan to `path`, readable by its owner only (it holds phone numbers).
-    pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
-        if path.exists() && !Self::is_plan_file(path) {
-            return Err(SavedPlanError::WouldOverwrite {
-                path: path.display().to_string(),
-            });
-        }
-        // These types always serialize (strings, numbers and lists of them).
-        let text = serde_json::to_string_pretty(self).unwrap_or_default();
-        crate::fsutil::write_private(path, text.as_bytes()).map_err(io_error(path))
     }
 
     /// Whether the file at `path` is a plan file, by its first bytes: a JSON object naming
@@ -337,6 +349,34 @@ impl SavedPlan {
         }
         Err(SavedPlanError::Stale { changes: problems })
     }
+}
+
+/// Every input file with its SHA-256, sorted, each once.
+fn input_files(inputs: &[PathBuf]) -> Result<Vec<InputFile>, SavedPlanError> {
+    let mut inputs: Vec<InputFile> = inputs
+        .iter()
+        .map(|path| {
+            Ok(InputFile {
+                path: crate::load::display(path),
+                sha256: hash_file(path)?,
+            })
+        })
+        .collect::<Result<_, SavedPlanError>>()?;
+    inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    inputs.dedup();
+    Ok(inputs)
+}
+
+/// A plan file's fields before its requests, as [`SavedPlan::save`] writes them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Head<'a> {
+    format_version: u32,
+    kind: &'a str,
+    created_at: &'a str,
+    expires_at: &'a str,
+    state: &'a StateIdentity,
+    inputs: &'a [InputFile],
 }
 
 /// The fields of a plan the seal covers, borrowed, in the file's order.

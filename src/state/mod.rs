@@ -182,25 +182,31 @@ pub(crate) struct SentNumber {
 #[derive(Debug, Clone, Default)]
 pub struct CampaignState {
     pub attempts: Vec<Attempt>,
-    /// orderIDs (their 128 bits, see [`CampaignState::is_sent`]) in live attempts: never to be
-    /// sent again.
-    pub sent_order_ids: FxHashSet<u128>,
-    /// E.164 numbers (as integers) in live attempts: never to be sent again, whatever their
-    /// orderID says.
+    /// E.164 numbers (as integers) in live attempts: never to be sent again. The number alone
+    /// decides: a stored orderID is always the one derived from the campaign and the number
+    /// (the store refuses any other), so a set of orderIDs would only repeat this one.
     pub sent_numbers: FxHashSet<i64>,
 }
 
 impl CampaignState {
-    /// Whether `item` was sent in this campaign, by its number or by its orderID.
+    /// Whether `item`'s number was sent in this campaign.
     pub fn is_sent(&self, item: &CallItem) -> bool {
         // A first plan of a million numbers asks a million times of an empty state: answer
         // without hashing anything.
-        if self.sent_numbers.is_empty() && self.sent_order_ids.is_empty() {
+        if self.sent_numbers.is_empty() {
             return false;
         }
-        // The number first: in a re-plan most items are sent, and the number alone says so.
         phone_key(&item.user_phone).is_some_and(|phone| self.sent_numbers.contains(&phone))
-            || parse_order_id(&item.order_id).is_some_and(|id| self.sent_order_ids.contains(&id))
+    }
+
+    /// For each of `items`, whether it was sent: asked on all cores, since a re-plan of a
+    /// million numbers waits on a million lookups in a set too large for the caches.
+    pub fn sent_flags(&self, items: &[CallItem]) -> Vec<bool> {
+        use rayon::prelude::*;
+        if self.sent_numbers.is_empty() {
+            return vec![false; items.len()];
+        }
+        items.par_iter().map(|item| self.is_sent(item)).collect()
     }
 }
 
@@ -474,7 +480,7 @@ impl Store {
                 checks.entry(attempt_id).or_default().merge(check);
             }
             let state = snapshot.campaigns.entry(campaign).or_default();
-            (state.sent_numbers, state.sent_order_ids) = sent;
+            state.sent_numbers = sent;
         }
         let mut rows = raw.attempts;
         rows.sort_by_key(|row| row.id);
@@ -666,19 +672,8 @@ fn intent_answer(written: Written, campaign: &str, task_name: &str) -> Result<i6
 /// The sets of sent numbers and orderIDs of one campaign's stored numbers, and the check value
 /// of each attempt's, built side by side: a re-plan of a campaign with a million numbers sent
 /// reads all of them.
-fn sent_of(
-    numbers: &[SentNumber],
-) -> (
-    (FxHashSet<i64>, FxHashSet<u128>),
-    HashMap<i64, digest::Check>,
-) {
+fn sent_of(numbers: &[SentNumber]) -> (FxHashSet<i64>, HashMap<i64, digest::Check>) {
     let phones = || numbers.iter().map(|n| n.phone).collect::<FxHashSet<i64>>();
-    let order_ids = || {
-        numbers
-            .iter()
-            .map(|n| n.order_id)
-            .collect::<FxHashSet<u128>>()
-    };
     let checks = || {
         let mut checks: HashMap<i64, digest::Check> = HashMap::new();
         for n in numbers {
@@ -689,8 +684,7 @@ fn sent_of(
         }
         checks
     };
-    let (sets, checks) = rayon::join(|| rayon::join(phones, order_ids), checks);
-    (sets, checks)
+    rayon::join(phones, checks)
 }
 
 /// The statement that marks interrupted attempts in doubt (the caller adds its WHERE).
