@@ -66,6 +66,18 @@ type Checked = Result<LoadedCampaign, Rejected>;
 /// Finds, loads, checks and expands every campaign file under `paths`, reading only inside
 /// `reading.root` and reporting every problem of every file at once.
 pub fn expand(paths: &[PathBuf], reading: &Reading<'_>) -> Expanded {
+    expand_while(paths, reading, |_| ()).0
+}
+
+/// Like [`expand`], with `read_state` called on the names of the campaigns found once every
+/// file has passed its checks, on a thread of its own while the campaigns expand: a re-plan
+/// against a state of a million numbers then waits for the longer of the two, not their sum.
+/// `None` when some file has a problem (nothing will be planned).
+pub fn expand_while<T: Send>(
+    paths: &[PathBuf],
+    reading: &Reading<'_>,
+    read_state: impl FnOnce(&[String]) -> T + Send,
+) -> (Expanded, Option<T>) {
     let root = reading.root;
     let (files, mut diagnostics) = load::discover(paths, root);
     let workspace = workspace_settings(root).unwrap_or_else(|problems| {
@@ -100,7 +112,19 @@ pub fn expand(paths: &[PathBuf], reading: &Reading<'_>) -> Expanded {
         }
     }
     diagnostics.extend(validate::unique_names(names));
-    let (mut campaigns, problems) = expand::expand_all(&valid, reading);
+    let campaign_names: Vec<String> = valid.iter().map(|c| c.campaign.name.clone()).collect();
+    let checked_clean = diagnostics.is_empty() && !valid.is_empty();
+    let ((mut campaigns, problems), read) = std::thread::scope(|scope| {
+        let read = checked_clean.then(|| scope.spawn(|| read_state(&campaign_names)));
+        let expanded = expand::expand_all(&valid, reading);
+        // A panic in `read_state` is a bug; it surfaces as one here, not as a missing state.
+        let read = read.map(|thread| {
+            thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (expanded, read)
+    });
     diagnostics.extend(problems);
     for campaign in &mut campaigns {
         workspace.add_to(&mut campaign.rules);
@@ -109,12 +133,13 @@ pub fn expand(paths: &[PathBuf], reading: &Reading<'_>) -> Expanded {
     let (_, problems) = expand::expand_all(&stand_ins, reading);
     diagnostics.extend(problems);
     Diagnostic::sort(&mut diagnostics);
-    Expanded {
+    let expanded = Expanded {
         campaigns,
         diagnostics,
         files_checked: files.len(),
         workspace,
-    }
+    };
+    (expanded, read)
 }
 
 /// The settings of the workspace file at `root`, if there is one, checked like a campaign file.
@@ -135,16 +160,32 @@ pub fn inputs(campaigns: &[ExpandedCampaign]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The plan of `campaigns` against what `store` says was sent, at the rules' time `now`;
-/// `max_call_list_size` overrides the campaigns' own.
+/// What `store` holds of `campaigns`.
+pub fn snapshot(campaigns: &[ExpandedCampaign], store: &mut Store) -> Result<Snapshot, Error> {
+    Ok(store.snapshot(campaigns.iter().map(|c| c.name.as_str()))?)
+}
+
+/// The plan of `campaigns` against what state says was sent, at the rules' time `now`:
+/// `snapshot` is that state's read of them ([`snapshot`], or [`expand_while`]'s), and `store`
+/// is asked for the send history of frequency caps. A snapshot that lacks one of the campaigns
+/// is refused, since it would hide what was sent. `max_call_list_size` overrides the
+/// campaigns' own.
 pub fn plan(
     campaigns: Vec<ExpandedCampaign>,
+    snapshot: &Snapshot,
     store: &mut Store,
     max_call_list_size: Option<NonZeroUsize>,
     now: OffsetDateTime,
 ) -> Result<Plan, Error> {
-    let names: Vec<String> = campaigns.iter().map(|c| c.name.clone()).collect();
-    let snapshot = store.snapshot(names.iter().map(String::as_str))?;
+    if let Some(unread) = campaigns
+        .iter()
+        .find(|c| !snapshot.campaigns.contains_key(&c.name))
+    {
+        return Err(Error::from(crate::state::StateError::msg(format!(
+            "campaign {} was not read from state; nothing was planned (a bug: please report it)",
+            unread.name
+        ))));
+    }
     let mut context = plan::Context {
         max_call_list_size,
         now,
@@ -159,7 +200,7 @@ pub fn plan(
         let sends = store.sends_since(&since)?;
         context.history.by_period.insert(period, sends);
     }
-    Ok(plan::plan(campaigns, &snapshot, &context))
+    Ok(plan::plan(campaigns, snapshot, &context))
 }
 
 /// The requests `campaigns` make at `now` before any state is consulted, parts and all: what

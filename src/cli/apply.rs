@@ -153,11 +153,24 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
             Box::new(requests.into_iter())
         }
         None => {
-            let expanded = global.expand(&args.paths)?;
+            // The state (locked already) is read while the files expand.
+            let (expanded, read) = global.expand_while(&args.paths, |names| {
+                store.snapshot(names.iter().map(String::as_str))
+            })?;
             max_numbers = max_numbers.or(expanded.workspace.max_numbers);
             let campaigns = expanded.into_campaigns(&args.paths)?;
             concerned.extend(campaigns.iter().map(|c| c.name.clone()));
-            let plan = pipeline::plan(campaigns, &mut store, args.parts.max_call_list_size, now)?;
+            let snapshot = match read {
+                Some(read) => read?,
+                None => pipeline::snapshot(&campaigns, &mut store)?,
+            };
+            let plan = pipeline::plan(
+                campaigns,
+                &snapshot,
+                &mut store,
+                args.parts.max_call_list_size,
+                now,
+            )?;
             narration.say(format_args!(
                 "{}",
                 views::human::plan::render(&plan, global.show_numbers)

@@ -140,6 +140,16 @@ impl GlobalArgs {
 
     /// Finds, checks and expands the campaigns under `paths` within the workspace root.
     fn expand(&self, paths: &[PathBuf]) -> Result<Expanded, CliError> {
+        Ok(self.expand_while(paths, |_| ())?.0)
+    }
+
+    /// [`GlobalArgs::expand`], reading state with `read_state` meanwhile (see
+    /// [`pipeline::expand_while`]).
+    fn expand_while<T: Send>(
+        &self,
+        paths: &[PathBuf],
+        read_state: impl FnOnce(&[String]) -> T + Send,
+    ) -> Result<(Expanded, Option<T>), CliError> {
         let root = self.root()?;
         let reading = Reading {
             root: &root,
@@ -147,7 +157,7 @@ impl GlobalArgs {
             max_numbers: DEFAULT_MAX_NUMBERS,
             now: campaignctl::clock::rules_now()?,
         };
-        Ok(pipeline::expand(paths, &reading))
+        Ok(pipeline::expand_while(paths, &reading, read_state))
     }
 }
 

@@ -69,7 +69,13 @@ pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> 
     } else {
         args.format
     };
-    let expanded = global.expand(&args.paths)?;
+    let location = global.location()?;
+    // The state is opened and read while the files expand.
+    let (expanded, read) = global.expand_while(&args.paths, |names| {
+        let mut store = Store::open(&location)?;
+        let snapshot = store.snapshot(names.iter().map(String::as_str))?;
+        Ok::<_, campaignctl::state::StateError>((store, snapshot))
+    })?;
     if format == PlanFormat::Json && !expanded.diagnostics.is_empty() {
         // A script reading stdout gets the problems in the shape it parses.
         out!(
@@ -81,9 +87,22 @@ pub fn run(global: &super::GlobalArgs, args: PlanArgs) -> Result<i32, CliError> 
     let max_numbers = expanded.workspace.max_numbers;
     let campaigns = expanded.into_campaigns(&args.paths)?;
     let inputs = pipeline::inputs(&campaigns);
-    let mut store = Store::open(&global.location()?)?;
+    let (mut store, snapshot) = match read {
+        Some(read) => read?,
+        None => {
+            let mut store = Store::open(&location)?;
+            let snapshot = pipeline::snapshot(&campaigns, &mut store)?;
+            (store, snapshot)
+        }
+    };
     let now = campaignctl::clock::rules_now()?;
-    let plan = pipeline::plan(campaigns, &mut store, args.parts.max_call_list_size, now)?;
+    let plan = pipeline::plan(
+        campaigns,
+        &snapshot,
+        &mut store,
+        args.parts.max_call_list_size,
+        now,
+    )?;
     plan.within_caps(max_numbers)?;
     if let Some(out) = &args.out {
         SavedPlan::save(&plan, &inputs, &store.plan_key()?, now, args.expires, out)?;

@@ -29,27 +29,6 @@ pub enum Hold {
 }
 
 impl Hold {
-    /// What the plan says of the held numbers.
-    pub fn describe(&self) -> String {
-        let at = |moment: &OffsetDateTime| crate::clock::format(*moment);
-        match self {
-            Hold::NotYet { from } => format!("the campaign may not send before {}", at(from)),
-            Hold::Ended { at: end } => format!("the campaign may not send after {}", at(end)),
-            Hold::Window { opens: Some(opens) } => {
-                format!("outside their calling window; it opens at {}", at(opens))
-            }
-            Hold::Window { opens: None } => "outside their calling window; their time zones \
-                share no open hour within a week"
-                .to_owned(),
-            Hold::UnknownZone => "their time zone is unknown (set window.unknownZone, or \
-                window: any)"
-                .to_owned(),
-            Hold::Frequency { calls, within } => {
-                format!("already called {calls} time(s) within {within} (limits.perNumber)")
-            }
-        }
-    }
-
     /// A short word for the kind, for machine-readable views.
     pub fn kind(&self) -> &'static str {
         match self {

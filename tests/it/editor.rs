@@ -505,6 +505,26 @@ fn a_campaign_yml_file_gets_the_schema_too() {
     );
 }
 
+/// The workspace file gets its own schema from the same settings.
+#[test]
+fn the_workspace_file_gets_its_schema() {
+    let Some(mut server) = server() else { return };
+    let dir = scratch();
+    let path = dir.path().join("campaignctl.yaml");
+    let text = "limits:\n  perNumber: {calls: 3, within: 24h}\nmaxNumber: 5\n";
+    std::fs::write(&path, text).unwrap();
+    let found: Vec<(u64, String)> = server
+        .open(&path, text)
+        .iter()
+        .map(line_and_message)
+        .collect();
+    assert_eq!(
+        found,
+        [(3, "Property maxNumber is not allowed.".to_owned())],
+        "{found:#?}"
+    );
+}
+
 /// Accepting a key must leave valid YAML to type into: `key: `, or `key:` and a new line for a
 /// mapping or a list. A bare `key` (what an `allOf`-wrapped `$ref` gave) is not.
 #[test]

@@ -49,6 +49,27 @@ pub fn types_line(counts: &TypeCounts) -> Option<String> {
     (!parts.is_empty()).then(|| format!("numbers by type: {}", parts.join(", ")))
 }
 
+/// What a plan view says of numbers held by `hold`.
+pub fn hold_reason(hold: &Hold) -> String {
+    let at = |moment: &time::OffsetDateTime| campaignctl::clock::format(*moment);
+    match hold {
+        Hold::NotYet { from } => format!("the campaign may not send before {}", at(from)),
+        Hold::Ended { at: end } => format!("the campaign may not send after {}", at(end)),
+        Hold::Window { opens: Some(opens) } => {
+            format!("outside their calling window; it opens at {}", at(opens))
+        }
+        Hold::Window { opens: None } => "outside their calling window; their time zones share \
+            no open hour within a week"
+            .to_owned(),
+        Hold::UnknownZone => {
+            "their time zone is unknown (set window.unknownZone, or window: any)".to_owned()
+        }
+        Hold::Frequency { calls, within } => {
+            format!("already called {calls} time(s) within {within} (limits.perNumber)")
+        }
+    }
+}
+
 /// The calling rules a campaign is planned under, for the reader of any plan view:
 /// `calling window 08:00-21:00 recipient local time (the default); at most 3 calls per number
 /// within 24h`.
@@ -150,7 +171,7 @@ fn render_change(out: &mut String, change: &Change, show_numbers: bool) {
             format!(
                 "{} held: {}",
                 plural(change.number_count, "number", "numbers"),
-                change.hold.as_ref().map(Hold::describe).unwrap_or_default()
+                change.hold.as_ref().map(hold_reason).unwrap_or_default()
             ),
         ),
         Action::InDoubt => (

@@ -154,7 +154,7 @@ impl<'a> JsonChange<'a> {
             }),
             hold: change.hold.as_ref().map(|hold| JsonHold {
                 kind: hold.kind(),
-                reason: hold.describe(),
+                reason: crate::cli::views::human::plan::hold_reason(hold),
                 opens: match hold {
                     Hold::Window { opens } => opens.map(clock::format),
                     _ => None,

@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
-use campaignctl::plan::{Action, Change, Hold, Plan};
+use campaignctl::plan::{Action, Change, Plan};
 
 use super::{code, fit};
-use crate::cli::views::human::plan::{dropped, guards_line, part_phrase, types_line};
+use crate::cli::views::human::plan::{dropped, guards_line, hold_reason, part_phrase, types_line};
 use crate::cli::views::human::{mask, plural};
 
 /// How many numbers of a create are shown, masked.
@@ -92,7 +92,7 @@ fn row(out: &mut String, change: &Change) {
         ),
         Action::Held => (
             "⏸️ held",
-            change.hold.as_ref().map(Hold::describe).unwrap_or_default(),
+            change.hold.as_ref().map(hold_reason).unwrap_or_default(),
         ),
         Action::InDoubt => (
             "⚠️ in doubt",
