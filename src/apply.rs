@@ -32,22 +32,34 @@ pub struct Request {
 
 impl Request {
     /// The requests of a freshly computed plan, in plan order. Takes the plan so that each
-    /// body (perhaps a million numbers) moves into its request instead of being copied.
-    pub fn from_plan(plan: Plan) -> Vec<Request> {
-        plan.changes
+    /// body (perhaps a million numbers) moves into its request instead of being copied. Each
+    /// body is serialized when its request is taken, not all up front: [`run`] takes a request
+    /// only when it has room for it in flight, and drops it once it is answered, so only the
+    /// requests in flight hold their text beside their body (all of them at once were a third
+    /// of the memory of an apply of a million numbers).
+    pub fn from_plan(plan: Plan) -> impl ExactSizeIterator<Item = Request> {
+        let creates: Vec<_> = plan
+            .changes
             .into_iter()
             .filter(|c| c.action == Action::Create)
             .filter_map(|change| {
-                let body = change.body?;
-                Some(Request {
-                    campaign: change.campaign,
-                    base_name: change.base_name,
-                    body_text: body.to_json(),
-                    body,
-                    send_by: change.send_by,
-                })
+                Some((
+                    change.body?,
+                    change.campaign,
+                    change.base_name,
+                    change.send_by,
+                ))
             })
-            .collect()
+            .collect();
+        creates
+            .into_iter()
+            .map(|(body, campaign, base_name, send_by)| Request {
+                campaign,
+                base_name,
+                body_text: body.to_json(),
+                body,
+                send_by,
+            })
     }
 
     /// A request of a saved plan: its body text is sent exactly as saved.
@@ -133,7 +145,7 @@ impl Default for Options {
 pub async fn run(
     store: Store,
     client: &Client,
-    requests: Vec<Request>,
+    requests: impl IntoIterator<Item = Request>,
     options: &Options,
     observer: &dyn Observer,
     stop: &AtomicBool,
@@ -156,7 +168,7 @@ pub struct Sent {
 async fn send_all(
     store: &GroupCommit,
     client: &Client,
-    requests: Vec<Request>,
+    requests: impl IntoIterator<Item = Request>,
     options: &Options,
     observer: &dyn Observer,
     stop: &AtomicBool,

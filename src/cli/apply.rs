@@ -132,7 +132,8 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
     let mut max_numbers = args.max_numbers;
     // The campaigns this apply is about: tasks of theirs in doubt afterwards fail it.
     let mut concerned = BTreeSet::new();
-    let requests = match saved_plan_path(&args.paths) {
+    // A fresh plan's requests are made one at a time as they are sent (`Request::from_plan`).
+    let requests: Box<dyn ExactSizeIterator<Item = Request>> = match saved_plan_path(&args.paths) {
         Some(path) => {
             if args.parts.max_call_list_size.is_some() {
                 // The reviewed requests are sent as they are, or not at all.
@@ -149,7 +150,7 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
                 .into());
             }
             concerned.extend(requests.iter().map(|r| r.campaign.clone()));
-            requests
+            Box::new(requests.into_iter())
         }
         None => {
             // The state (locked already) is read while the files expand.
@@ -182,10 +183,10 @@ pub fn run(global: &super::GlobalArgs, args: ApplyArgs) -> Result<i32, CliError>
                 }
                 confirm(&runtime, &plan, &target, args.auto_approve)?;
             }
-            Request::from_plan(plan)
+            Box::new(Request::from_plan(plan))
         }
     };
-    let reports = if requests.is_empty() {
+    let reports = if requests.len() == 0 {
         narration.say(format_args!("\nNothing to send.\n"))?;
         Vec::new()
     } else {
@@ -321,7 +322,7 @@ async fn send(
     args: &ApplyArgs,
     credentials: Credentials,
     store: Store,
-    requests: Vec<Request>,
+    requests: Box<dyn ExactSizeIterator<Item = Request>>,
     narration: Narration,
 ) -> (Store, Result<Vec<TaskReport>, CliError>) {
     let sandbox = if global.sandbox {

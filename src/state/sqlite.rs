@@ -97,6 +97,16 @@ CREATE INDEX numbers_by_attempt ON numbers (attempt_id);
 const OF_ATTEMPT: &str = "WHERE campaign = (SELECT campaign FROM attempts WHERE id = ?1) \
     AND attempt_id = ?1";
 
+/// How many WAL pages an apply lets gather before SQLite copies them into the main file (a
+/// checkpoint, run by the commit that crosses the mark). An intent of 10,000 numbers changes
+/// thousands of pages of the numbers' b-tree, so at SQLite's default (1,000) every intent's
+/// commit also ran a checkpoint; at 16,384 (64 MiB with 4 KiB pages) one checkpoint covers
+/// several commits, and a page changed by each of them is copied once. The WAL stays bounded
+/// by the mark plus one commit, and is emptied when the run ends (`end_run`).
+const RUN_AUTOCHECKPOINT: i64 = 16_384;
+/// SQLite's own mark, for everything but an apply's run.
+const DEFAULT_AUTOCHECKPOINT: i64 = 1_000;
+
 pub struct SqliteBackend {
     conn: Connection,
     /// The path as the user gave it, for messages.
@@ -417,6 +427,48 @@ fn upgrade_2_to_3(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), Str
     Ok(Ok(()))
 }
 
+/// The writes of a batch but those `refused` (by an earlier try), in one transaction: the
+/// answers, or the index of the first write a unique key refuses (the caller rolls back and
+/// tries again without it).
+fn write_batch(
+    tx: &rusqlite::Transaction,
+    writes: &[Write],
+    refused: &[bool],
+    now: &str,
+) -> rusqlite::Result<Result<Vec<Written>, usize>> {
+    let mut answers = Vec::with_capacity(writes.len());
+    for (index, (write, &refused)) in writes.iter().zip(refused).enumerate() {
+        if refused {
+            answers.push(write.refused());
+            continue;
+        }
+        match write_one(tx, write, now) {
+            Ok(Some((attempt_id, detail, answer))) => {
+                journal(tx, attempt_id, write.event(), &detail)?;
+                answers.push(answer);
+            }
+            // Found nothing to change: nothing was written.
+            Ok(None) => answers.push(write.refused()),
+            Err(err) if matches!(write, Write::Intent(_)) && is_constraint(&err) => {
+                return Ok(Err(index));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    if answers
+        .iter()
+        .any(|a| *a != Written::Intent(None) && *a != Written::Update(false))
+    {
+        // Cached, like every statement of a batch: an apply commits thousands of batches.
+        tx.prepare_cached(
+            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) \
+             WHERE key = 'version'",
+        )?
+        .execute([])?;
+    }
+    Ok(Ok(answers))
+}
+
 /// One write of a batch, inside the batch's transaction: the journal line's attempt and
 /// detail and the answer, or `None` when there is nothing to change.
 fn write_one(
@@ -596,41 +648,31 @@ impl Backend for SqliteBackend {
 
     fn write(&mut self, writes: Vec<Write>) -> Result<Vec<Written>, StateError> {
         let now = crate::clock::now();
-        let written = self.transaction(TransactionBehavior::Immediate, |tx| {
-            let mut answers = Vec::with_capacity(writes.len());
-            for write in &writes {
-                // Each write under a savepoint of its own: a refused one is undone alone.
-                tx.execute_batch("SAVEPOINT one")?;
-                let done = match write_one(tx, write, &now) {
-                    Ok(done) => done,
-                    Err(err) if matches!(write, Write::Intent(_)) && is_constraint(&err) => None,
-                    Err(err) => return Err(err),
-                };
-                match done {
-                    Some((attempt_id, detail, answer)) => {
-                        journal(tx, attempt_id, write.event(), &detail)?;
-                        tx.execute_batch("RELEASE one")?;
-                        answers.push(answer);
-                    }
-                    None => {
-                        tx.execute_batch("ROLLBACK TO one; RELEASE one")?;
-                        answers.push(write.refused());
-                    }
+        // A write a unique key refuses rolls back the whole batch, which then runs again
+        // without it (at most once per write, and refusals are rare: a bug, a forged plan, a
+        // second apply's numbers). Not a savepoint per write: under one, SQLite first copies
+        // every page the write changes to a statement journal, and an intent of 10,000
+        // numbers spread over the numbers' b-tree changes most of it (a fifth of an apply's
+        // time, measured: docs/performance.md).
+        let mut refused = vec![false; writes.len()];
+        loop {
+            let tried = (|| {
+                let tx = self
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let answers = write_batch(&tx, &writes, &refused, &now)?;
+                if answers.is_ok() {
+                    tx.commit()?;
                 }
+                // Dropped uncommitted otherwise: rolled back.
+                Ok(answers)
+            })();
+            match tried {
+                Ok(Ok(answers)) => return Ok(answers),
+                Ok(Err(index)) => refused[index] = true,
+                Err(err) => return Err(self.error(err)),
             }
-            if answers
-                .iter()
-                .any(|a| *a != Written::Intent(None) && *a != Written::Update(false))
-            {
-                tx.execute(
-                    "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) \
-                     WHERE key = 'version'",
-                    [],
-                )?;
-            }
-            Ok(answers)
-        });
-        written.map_err(|err| self.error(err))
+        }
     }
 
     fn sends_since(&mut self, since: &str) -> Result<HashMap<i64, u32>, StateError> {
@@ -728,6 +770,9 @@ impl Backend for SqliteBackend {
             .map_err(|err| self.error(err))?;
         self.checkpoint()?;
         self.set_meta("run_journal", Some(&run))
+            .map_err(|err| self.error(err))?;
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", RUN_AUTOCHECKPOINT)
             .map_err(|err| self.error(err))
     }
 
@@ -737,6 +782,9 @@ impl Backend for SqliteBackend {
                 .map(drop)
         });
         closed.map_err(|err| self.error(err))?;
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", DEFAULT_AUTOCHECKPOINT)
+            .map_err(|err| self.error(err))?;
         self.checkpoint()
     }
 
@@ -1063,10 +1111,10 @@ fn journal(
     event: &str,
     detail: &str,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO journal (at, attempt_id, event, detail) VALUES (?1, ?2, ?3, ?4)",
-        params![crate::clock::now(), attempt_id, event, detail],
-    )
+    )?
+    .execute(params![crate::clock::now(), attempt_id, event, detail])
     .map(drop)
 }
 
