@@ -212,27 +212,43 @@ impl SavedPlan {
             file.write_all(pretty.strip_suffix(b"\n}").unwrap_or_default())?;
             mac.update(b",\"requests\":[");
             file.write_all(b",\n  \"requests\": [")?;
-            let requests = plan
-                .creates()
-                .filter_map(|change| Some((change, change.body.as_ref()?)));
-            for (index, (change, body)) in requests.enumerate() {
-                let request = SavedRequest {
-                    campaign: change.campaign.clone(),
-                    base_name: change.base_name.clone(),
-                    task_name: change.task_name.clone(),
-                    number_count: change.number_count,
-                    send_by: change.send_by.map(crate::clock::format),
-                    body: body.to_json(),
-                };
-                let line = serde_json::to_vec(&request).unwrap_or_default();
-                if index > 0 {
-                    mac.update(b",");
-                    file.write_all(b",")?;
+            // The next requests are serialized on a thread of their own while this one is
+            // sealed and written; a few at a time, so that memory stays a few bodies deep.
+            std::thread::scope(|scope| {
+                let (lines, serialized) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+                scope.spawn(move || {
+                    let requests = plan
+                        .creates()
+                        .filter_map(|change| Some((change, change.body.as_ref()?)));
+                    for (change, body) in requests {
+                        let request = SavedRequest {
+                            campaign: change.campaign.clone(),
+                            base_name: change.base_name.clone(),
+                            task_name: change.task_name.clone(),
+                            number_count: change.number_count,
+                            send_by: change.send_by.map(crate::clock::format),
+                            body: body.to_json(),
+                        };
+                        // The writer stopped (a failed write): nothing more is wanted.
+                        if lines
+                            .send(serde_json::to_vec(&request).unwrap_or_default())
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+                for (index, line) in serialized.into_iter().enumerate() {
+                    if index > 0 {
+                        mac.update(b",");
+                        file.write_all(b",")?;
+                    }
+                    mac.update(&line);
+                    file.write_all(b"\n    ")?;
+                    file.write_all(&line)?;
                 }
-                mac.update(&line);
-                file.write_all(b"\n    ")?;
-                file.write_all(&line)?;
-            }
+                Ok::<(), std::io::Error>(())
+            })?;
             mac.update(b"],\"mac\":\"\"}");
             let seal = hex::encode(mac.clone().finalize().into_bytes());
             write!(file, "\n  ],\n  \"mac\": \"{seal}\"\n}}\n")
