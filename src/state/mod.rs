@@ -4,8 +4,10 @@
 //! Every createandcall request is an *attempt*. Its intent (the task and every number in it) is
 //! committed before the request leaves; its outcome is committed when it comes back. A number
 //! belongs to at most one live (not rejected) attempt per campaign, enforced by the store's
-//! unique keys on both the orderID and the E.164 number itself, so even a bug elsewhere, a forged
-//! plan or an edited orderID cannot record the same number as sent twice.
+//! unique key on the E.164 number; an orderID other than the one derived from the campaign and
+//! the number is refused, so one number has one orderID and the number's key guards both. Even
+//! a bug elsewhere, a forged plan or an edited orderID cannot record the same number as sent
+//! twice.
 //!
 //! One interface, [`Store`], over two backends that keep exactly the same semantics: a SQLite
 //! file ([`sqlite`]) and a workspace in a PostgreSQL database ([`postgres`]). Plans and applies

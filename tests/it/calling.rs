@@ -165,6 +165,39 @@ fn at_night_nothing_is_sent_and_the_plan_says_when_each_window_opens() {
 }
 
 #[test]
+fn the_window_holds_tasks_that_dial_at_once_and_a_left_out_startup_type_is_one() {
+    let ws = Workspace::new();
+    let left_out = inline_campaign("left-out", "t", &[1]).replace("  startupType: immediate\n", "");
+    let scheduled = inline_campaign("scheduled", "t", &[1])
+        .replace("startupType: immediate", "startupType: scheduled");
+    assert!(!left_out.contains("startupType"), "{left_out}");
+    assert!(scheduled.contains("startupType: scheduled"), "{scheduled}");
+    ws.write("campaigns/left-out.campaign.yaml", &left_out);
+    ws.write("campaigns/scheduled.campaign.yaml", &scheduled);
+    // 22:00 in London: only the task the provider starts on its schedule may be created.
+    let plan = plan_json(&ws, "2026-11-20T22:00:00Z");
+    let actions: Vec<(String, String)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["campaign"].as_str().unwrap().to_owned(),
+                c["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("left-out".to_owned(), "held".to_owned()),
+            ("scheduled".to_owned(), "create".to_owned())
+        ],
+        "{plan:#}"
+    );
+}
+
+#[test]
 fn the_window_follows_daylight_saving_time() {
     let ws = Workspace::new();
     ws.write(
