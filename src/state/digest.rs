@@ -1,10 +1,13 @@
 //! The check value recorded with each intent: a sum of one hash per number, so it does not
-//! depend on the order rows come back in, and a change to any one stored orderID or number
-//! (a flipped bit) changes it.
+//! depend on the order rows come back in, and a change to any one stored number (a flipped
+//! bit) changes it.
 //!
 //! FNV-1a is written out here rather than taken from a hashing crate: the value is stored, so
 //! it must never change with a dependency's version. Each of its steps is a bijection of the
 //! running hash, so two inputs of the same length that differ anywhere always hash differently.
+
+use std::collections::HashMap;
+use std::hash::Hash;
 
 /// The running check over some numbers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -14,16 +17,28 @@ pub struct Check {
 }
 
 impl Check {
-    /// Adds one number, its orderID given by its 128 bits. The hash is over the orderID's text
-    /// (32 uppercase hex digits), as format 2 stored it, so check values recorded then still
-    /// hold for the same numbers now kept in 16 bytes.
-    pub fn add(&mut self, order_id: u128, phone: i64) {
+    /// Adds one number (its E.164 integer). The orderID is not part of it: state keeps none,
+    /// since the store takes only the orderID derived from the campaign and the number.
+    pub fn add(&mut self, phone: i64) {
+        self.sum = self.sum.wrapping_add(fnv1a(phone.to_le_bytes()));
+        self.count += 1;
+    }
+
+    /// Adds one number as the check values of the formats that stored orderIDs (SQLite 2 and
+    /// 3, PostgreSQL 1 and 2) did: over the orderID's text (32 uppercase hex digits) and the
+    /// number. Only upgrades compute it, to prove the rows they carry over are those recorded.
+    pub fn add_with_order_id(&mut self, order_id: u128, phone: i64) {
         let mut text = [0u8; 32];
         let hex = b"0123456789ABCDEF";
         for (i, byte) in text.iter_mut().enumerate() {
             *byte = hex[((order_id >> (124 - 4 * i)) & 0xf) as usize];
         }
-        self.sum = self.sum.wrapping_add(row_hash(&text, phone));
+        let row = text
+            .iter()
+            .copied()
+            .chain([0xff])
+            .chain(phone.to_le_bytes());
+        self.sum = self.sum.wrapping_add(fnv1a(row));
         self.count += 1;
     }
 
@@ -43,14 +58,75 @@ impl Check {
     }
 }
 
-fn row_hash(order_id: &[u8], phone: i64) -> u64 {
-    fnv1a(
-        order_id
-            .iter()
-            .copied()
-            .chain([0xff])
-            .chain(phone.to_le_bytes()),
-    )
+/// What an upgrade that stops storing orderIDs (SQLite format 3 to 4, PostgreSQL 2 to 3)
+/// proves of the rows it carries over, and the check values it records for them. Attempts are
+/// keyed by `K` (the attempt id, with its workspace in PostgreSQL).
+#[derive(Debug)]
+pub struct Recheck<K> {
+    recorded: HashMap<K, Check>,
+    now: HashMap<K, Check>,
+}
+
+impl<K: Hash + Eq + Clone + std::fmt::Debug> Recheck<K> {
+    pub fn new() -> Self {
+        Recheck {
+            recorded: HashMap::new(),
+            now: HashMap::new(),
+        }
+    }
+
+    /// Takes one stored row, refusing an orderID that is not the one derived from its campaign
+    /// and number (one the store would never have taken).
+    pub fn add(
+        &mut self,
+        attempt: K,
+        campaign: &str,
+        order_id: u128,
+        phone: i64,
+    ) -> Result<(), String> {
+        if crate::nxcc::order_id::order_key(campaign, &phone.to_string()) != order_id {
+            return Err(format!(
+                "the stored orderID {} of campaign {campaign} is not the one campaignctl \
+                 derives for its number",
+                crate::nxcc::order_id::order_id_text(order_id)
+            ));
+        }
+        self.recorded
+            .entry(attempt.clone())
+            .or_default()
+            .add_with_order_id(order_id, phone);
+        self.now.entry(attempt).or_default().add(phone);
+        Ok(())
+    }
+
+    /// Proves a live attempt's rows are those recorded with its intent (`count` numbers under
+    /// check value `digest`), naming it `shown` when they are not.
+    pub fn verify(
+        &mut self,
+        attempt: &K,
+        count: i64,
+        digest: i64,
+        shown: &str,
+    ) -> Result<(), String> {
+        let check = self.recorded.remove(attempt).unwrap_or_default();
+        if check.count() != count || check.value() != digest {
+            return Err(format!(
+                "the numbers of {shown} no longer match what was recorded when it was sent"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Once every live attempt is verified: each attempt's new check value, or the refusal of
+    /// numbers that belong to no live attempt.
+    pub fn finish(self) -> Result<HashMap<K, Check>, String> {
+        match self.recorded.into_keys().next() {
+            Some(orphan) => Err(format!(
+                "numbers belong to attempt {orphan:?}, which is not live"
+            )),
+            None => Ok(self.now),
+        }
+    }
 }
 
 /// 64-bit FNV-1a of `bytes`.
@@ -66,42 +142,45 @@ pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
 mod tests {
     use super::*;
 
-    fn check(rows: &[(u128, i64)]) -> Check {
+    fn check(phones: &[i64]) -> Check {
         let mut check = Check::default();
-        for (order_id, phone) in rows {
-            check.add(*order_id, *phone);
+        for phone in phones {
+            check.add(*phone);
         }
         check
     }
 
     #[test]
     fn the_order_of_rows_does_not_matter() {
-        let a = check(&[(0xA1, 447700900001), (0xB2, 447700900002)]);
-        let b = check(&[(0xB2, 447700900002), (0xA1, 447700900001)]);
+        let a = check(&[447700900001, 447700900002]);
+        let b = check(&[447700900002, 447700900001]);
         assert_eq!(a, b);
         assert_eq!(a.count(), 2);
-        let mut merged = check(&[(0xA1, 447700900001)]);
-        merged.merge(check(&[(0xB2, 447700900002)]));
+        let mut merged = check(&[447700900001]);
+        merged.merge(check(&[447700900002]));
         assert_eq!(merged, a);
     }
 
     #[test]
     fn every_single_bit_flip_changes_the_value() {
-        let order_id = 0xFFDD_1791_E22F_4D9D_BA96_7C24_5C58_E544_u128;
         let phone = 447_700_900_123_i64;
-        let original = check(&[(order_id, phone)]).value();
+        let original = check(&[phone]).value();
         for bit in 0..63 {
-            let flipped = check(&[(order_id, phone ^ (1 << bit))]).value();
+            let flipped = check(&[phone ^ (1 << bit)]).value();
             assert_ne!(flipped, original, "phone bit {bit}");
         }
+        let order_id = 0xFFDD_1791_E22F_4D9D_BA96_7C24_5C58_E544_u128;
+        let mut with_id = Check::default();
+        with_id.add_with_order_id(order_id, phone);
         for bit in 0..128 {
-            let flipped = check(&[(order_id ^ (1 << bit), phone)]).value();
-            assert_ne!(flipped, original, "orderID bit {bit}");
+            let mut flipped = Check::default();
+            flipped.add_with_order_id(order_id ^ (1 << bit), phone);
+            assert_ne!(flipped.value(), with_id.value(), "orderID bit {bit}");
         }
     }
 
     #[test]
-    fn the_value_is_that_of_the_order_id_text_format_2_hashed() {
+    fn the_older_formats_value_is_that_of_the_order_id_text_hashed() {
         let text = b"FFDD1791E22F4D9DBA967C245C58E544";
         let phone = 447_700_900_123_i64;
         let expected = fnv1a(
@@ -110,8 +189,18 @@ mod tests {
                 .chain([0xff])
                 .chain(phone.to_le_bytes()),
         );
-        let check = check(&[(0xFFDD_1791_E22F_4D9D_BA96_7C24_5C58_E544, phone)]);
+        let mut check = Check::default();
+        check.add_with_order_id(0xFFDD_1791_E22F_4D9D_BA96_7C24_5C58_E544, phone);
         assert_eq!(check.value(), i64::from_ne_bytes(expected.to_ne_bytes()));
+    }
+
+    #[test]
+    fn the_value_is_the_sum_of_each_numbers_hash() {
+        let phone = 447_700_900_123_i64;
+        assert_eq!(
+            check(&[phone]).value(),
+            i64::from_ne_bytes(fnv1a(phone.to_le_bytes()).to_ne_bytes())
+        );
     }
 
     #[test]

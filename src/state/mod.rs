@@ -5,9 +5,9 @@
 //! committed before the request leaves; its outcome is committed when it comes back. A number
 //! belongs to at most one live (not rejected) attempt per campaign, enforced by the store's
 //! unique key on the E.164 number; an orderID other than the one derived from the campaign and
-//! the number is refused, so one number has one orderID and the number's key guards both. Even
-//! a bug elsewhere, a forged plan or an edited orderID cannot record the same number as sent
-//! twice.
+//! the number is refused, so one number has one orderID and the number's key guards both (and
+//! the orderID is not stored at all: it is derived again where it is shown). Even a bug
+//! elsewhere, a forged plan or an edited orderID cannot record the same number as sent twice.
 //!
 //! One interface, [`Store`], over two backends that keep exactly the same semantics: a SQLite
 //! file ([`sqlite`]) and a workspace in a PostgreSQL database ([`postgres`]). Plans and applies
@@ -123,8 +123,8 @@ pub(crate) struct AttemptRow {
     pub forgotten: bool,
     pub created_at: String,
     pub updated_at: String,
-    /// A check value over the attempt's numbers, recorded with its intent: a stored orderID or
-    /// number that changed afterwards (a flipped bit) no longer matches it.
+    /// A check value over the attempt's numbers, recorded with its intent: a stored number that
+    /// changed afterwards (a flipped bit), or one gone or added, no longer matches it.
     pub digest: i64,
 }
 
@@ -161,13 +161,13 @@ impl AttemptRow {
     }
 }
 
-/// One number of a live attempt, as stored.
+/// One number of a live attempt, as stored. Its orderID is not stored: the store takes only
+/// the one derived from the campaign and the number ([`order_key`]), so it is derived again
+/// where it is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NumberRow {
     pub attempt_id: i64,
     pub campaign: String,
-    /// The orderID's 128 bits (see [`parse_order_id`]).
-    pub order_id: u128,
     /// The E.164 number as an integer (digits without `+`).
     pub phone: i64,
 }
@@ -176,7 +176,6 @@ pub(crate) struct NumberRow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SentNumber {
     pub attempt_id: i64,
-    pub order_id: u128,
     pub phone: i64,
 }
 
@@ -185,7 +184,7 @@ pub(crate) struct SentNumber {
 pub struct CampaignState {
     pub attempts: Vec<Attempt>,
     /// E.164 numbers (as integers) in live attempts: never to be sent again. The number alone
-    /// decides: a stored orderID is always the one derived from the campaign and the number
+    /// decides: a number's orderID is always the one derived from the campaign and the number
     /// (the store refuses any other), so a set of orderIDs would only repeat this one.
     pub sent_numbers: FxHashSet<i64>,
 }
@@ -238,15 +237,16 @@ pub struct Recorded {
 
 /// An intent as a backend records it: the numbers already in their stored form, in the
 /// order of the numbers' key (the E.164 integer), so they are appended to the key's b-tree
-/// rather than scattered over it.
+/// rather than scattered over it. Their orderIDs were checked to be the derived ones
+/// (`intent_of`) and are not stored.
 #[derive(Debug, Clone)]
 pub(crate) struct Intent {
     pub campaign: String,
     pub base_name: String,
     pub task_name: String,
     pub settings: String,
-    /// (orderID key, E.164 integer), sorted by the number.
-    pub numbers: Vec<(u128, i64)>,
+    /// E.164 integers, sorted.
+    pub numbers: Vec<i64>,
     pub digest: i64,
 }
 
@@ -533,7 +533,10 @@ impl Store {
             .backend
             .numbers(attempt_id)?
             .into_iter()
-            .map(|n| (order_id_text(n.order_id), n.phone.to_string()))
+            .map(|n| {
+                let phone = n.phone.to_string();
+                (order_id_text(order_key(&n.campaign, &phone)), phone)
+            })
             .collect();
         numbers.sort_by(|a, b| a.1.cmp(&b.1));
         Ok(numbers)
@@ -671,18 +674,14 @@ fn intent_answer(written: Written, campaign: &str, task_name: &str) -> Result<i6
     }
 }
 
-/// The sets of sent numbers and orderIDs of one campaign's stored numbers, and the check value
-/// of each attempt's, built side by side: a re-plan of a campaign with a million numbers sent
-/// reads all of them.
+/// The set of one campaign's stored numbers, and the check value of each attempt's, built side
+/// by side: a re-plan of a campaign with a million numbers sent reads all of them.
 fn sent_of(numbers: &[SentNumber]) -> (FxHashSet<i64>, HashMap<i64, digest::Check>) {
     let phones = || numbers.iter().map(|n| n.phone).collect::<FxHashSet<i64>>();
     let checks = || {
         let mut checks: HashMap<i64, digest::Check> = HashMap::new();
         for n in numbers {
-            checks
-                .entry(n.attempt_id)
-                .or_default()
-                .add(n.order_id, n.phone);
+            checks.entry(n.attempt_id).or_default().add(n.phone);
         }
         checks
     };
@@ -767,11 +766,11 @@ fn intent_of(campaign: &str, base_name: &str, body: &CreateAndCall) -> Result<In
                     item.order_id
                 )));
             }
-            check.add(key, phone);
-            Ok((key, phone))
+            check.add(phone);
+            Ok(phone)
         })
         .collect::<Result<Vec<_>, StateError>>()?;
-    numbers.sort_unstable_by_key(|&(_, phone)| phone);
+    numbers.sort_unstable();
     Ok(Intent {
         campaign: campaign.to_owned(),
         base_name: base_name.to_owned(),

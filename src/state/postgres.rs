@@ -28,7 +28,7 @@ use crate::nxcc::order_id::{order_key, parse_order_id};
 
 /// The schema format this build writes; it refuses databases of a newer one and upgrades
 /// older ones.
-pub const FORMAT_VERSION: i32 = 2;
+pub const FORMAT_VERSION: i32 = 3;
 
 /// How long taking the apply lock waits for its holder before naming it and giving up.
 const LOCK_WAIT_MS: u32 = 2000;
@@ -81,11 +81,25 @@ CREATE TABLE campaignctl.journal (
 );
 ";
 
-/// The numbers table of format 2, as in SQLite's format 3: keyed by the number, the orderID's
-/// 16 bytes beside it (the store admits only the orderID derived from campaign and number, so
-/// it needs no key of its own), no index by attempt. Constraint names are explicit so that a
-/// format-1 table can sit beside it during the upgrade.
+/// The numbers table of format 3, as in SQLite's format 4: keyed by the number, no orderID
+/// (the store admits only the one derived from campaign and number, so it is derived again
+/// where it is shown), no index by attempt.
 const NUMBERS: &str = "
+CREATE TABLE campaignctl.numbers (
+    workspace TEXT NOT NULL,
+    campaign TEXT NOT NULL,
+    phone BIGINT NOT NULL,
+    attempt_id BIGINT NOT NULL,
+    CONSTRAINT numbers_key PRIMARY KEY (workspace, campaign, phone),
+    CONSTRAINT numbers_attempt FOREIGN KEY (workspace, attempt_id)
+        REFERENCES campaignctl.attempts (workspace, id)
+);
+";
+
+/// The numbers table of format 2, which a format-1 database passes through: format 3's with
+/// the orderID's 16 bytes. Constraint names are explicit so that a format-1 table can sit
+/// beside it during that upgrade.
+const NUMBERS_FORMAT_2: &str = "
 CREATE TABLE campaignctl.numbers (
     workspace TEXT NOT NULL,
     campaign TEXT NOT NULL,
@@ -253,8 +267,13 @@ impl PgBackend {
                     if !create {
                         return Ok(Prepared::Older(format));
                     }
-                    if let Err(reason) = upgrade_1_to_2(tx)? {
-                        return Ok(Prepared::Unupgradable(reason));
+                    if format < 2
+                        && let Err(reason) = upgrade_1_to_2(tx)?
+                    {
+                        return Ok(Prepared::Unupgradable(format, reason));
+                    }
+                    if let Err(reason) = upgrade_2_to_3(tx)? {
+                        return Ok(Prepared::Unupgradable(format, reason));
                     }
                 }
                 let exists = |tx: &mut Transaction| {
@@ -294,9 +313,9 @@ impl PgBackend {
                  or `apply` once with a role that may write, to upgrade it",
                 self.url
             ))),
-            Prepared::Unupgradable(reason) => Err(StateError::msg(format!(
-                "cannot upgrade the PostgreSQL state {} from format 1: {reason}; it was left \
-                 untouched",
+            Prepared::Unupgradable(format, reason) => Err(StateError::msg(format!(
+                "cannot upgrade the PostgreSQL state {} from format {format}: {reason}; it was \
+                 left untouched",
                 self.url
             ))),
             Prepared::NoWorkspace => Err(StateError::msg(format!(
@@ -328,7 +347,7 @@ enum Prepared {
     Ready,
     Newer(i32),
     Older(i32),
-    Unupgradable(String),
+    Unupgradable(i32, String),
     NoWorkspace,
 }
 
@@ -337,7 +356,7 @@ enum Prepared {
 /// its campaign and number. An error string when a stored orderID is not.
 fn upgrade_1_to_2(tx: &mut Transaction) -> Result<Result<(), String>, postgres::Error> {
     tx.batch_execute("ALTER TABLE campaignctl.numbers RENAME TO numbers_format_1")?;
-    tx.batch_execute(NUMBERS)?;
+    tx.batch_execute(NUMBERS_FORMAT_2)?;
     let rows = tx.query(
         "SELECT workspace, campaign, order_id, attempt_id, phone \
          FROM campaignctl.numbers_format_1",
@@ -361,6 +380,66 @@ fn upgrade_1_to_2(tx: &mut Transaction) -> Result<Result<(), String>, postgres::
     )?;
     tx.batch_execute(
         "DROP TABLE campaignctl.numbers_format_1; UPDATE campaignctl.format SET version = 2",
+    )?;
+    Ok(Ok(()))
+}
+
+/// Format 2 to 3, for every workspace, inside the caller's transaction: the orderIDs are no
+/// longer stored. Every row is proven first (its orderID the derived one, each live attempt's
+/// rows matching the check value recorded with its intent); then the check values are made
+/// again over the numbers alone. The column is dropped in place (PostgreSQL frees its space
+/// as rows are rewritten, or at `VACUUM FULL`).
+fn upgrade_2_to_3(tx: &mut Transaction) -> Result<Result<(), String>, postgres::Error> {
+    let mut recheck = super::digest::Recheck::<(String, i64)>::new();
+    let rows = tx.query(
+        "SELECT workspace, attempt_id, campaign, order_id, phone FROM campaignctl.numbers",
+        &[],
+    )?;
+    for row in &rows {
+        let campaign: String = row.try_get(2)?;
+        let attempt = (row.try_get(0)?, row.try_get(1)?);
+        if let Err(reason) = recheck.add(attempt, &campaign, order_id_of(row, 3), row.try_get(4)?) {
+            return Ok(Err(reason));
+        }
+    }
+    drop(rows);
+    let live = tx.query(
+        "SELECT workspace, id, campaign, task_name, number_count, digest \
+         FROM campaignctl.attempts WHERE status <> 'rejected'",
+        &[],
+    )?;
+    for row in &live {
+        let attempt = (row.try_get(0)?, row.try_get(1)?);
+        let shown = format!(
+            "{}/{:?}",
+            row.try_get::<_, String>(2)?,
+            row.try_get::<_, String>(3)?
+        );
+        if let Err(reason) = recheck.verify(&attempt, row.try_get(4)?, row.try_get(5)?, &shown) {
+            return Ok(Err(reason));
+        }
+    }
+    let checks = match recheck.finish() {
+        Ok(checks) => checks,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let mut workspaces = Vec::new();
+    let mut ids = Vec::new();
+    let mut digests = Vec::new();
+    for ((workspace, id), check) in checks {
+        workspaces.push(workspace);
+        ids.push(id);
+        digests.push(check.value());
+    }
+    tx.execute(
+        "UPDATE campaignctl.attempts AS a SET digest = d.digest \
+         FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS d (workspace, id, digest) \
+         WHERE a.workspace = d.workspace AND a.id = d.id",
+        &[&workspaces, &ids, &digests],
+    )?;
+    tx.batch_execute(
+        "ALTER TABLE campaignctl.numbers DROP COLUMN order_id; \
+         UPDATE campaignctl.format SET version = 3",
     )?;
     Ok(Ok(()))
 }
@@ -547,16 +626,11 @@ fn record_intent(
             &intent.digest,
         ],
     )?;
-    let (order_ids, phones): (Vec<Vec<u8>>, Vec<i64>) = intent
-        .numbers
-        .iter()
-        .map(|(order_id, phone)| (order_id.to_be_bytes().to_vec(), *phone))
-        .unzip();
     // One statement for all the numbers: a row at a time would be a round trip each.
     tx.execute(
-        "INSERT INTO campaignctl.numbers (workspace, campaign, phone, order_id, attempt_id) \
-         SELECT $1, $2, p, o, $3 FROM unnest($4::bigint[], $5::bytea[]) AS n (p, o)",
-        &[&workspace, &intent.campaign, &id, &phones, &order_ids],
+        "INSERT INTO campaignctl.numbers (workspace, campaign, phone, attempt_id) \
+         SELECT $1, $2, p, $3 FROM unnest($4::bigint[]) AS n (p)",
+        &[&workspace, &intent.campaign, &id, &intent.numbers],
     )?;
     let detail = format!("{} numbers", intent.numbers.len());
     Ok(Some((id, detail, Written::Intent(Some(id)))))
@@ -606,13 +680,12 @@ fn number_of(row: &postgres::Row) -> Result<NumberRow, postgres::Error> {
     Ok(NumberRow {
         attempt_id: row.try_get(0)?,
         campaign: row.try_get(1)?,
-        order_id: order_id_of(row, 2),
-        phone: row.try_get(3)?,
+        phone: row.try_get(2)?,
     })
 }
 
-/// The orderID in column `index`. A value that is not 16 bytes (damage) reads as 0, which no
-/// recorded check value matches, so the snapshot refuses the state.
+/// The orderID of format 2 in column `index`. A value that is not 16 bytes (damage) reads as
+/// 0, which is no number's orderID, so the upgrade refuses it.
 fn order_id_of(row: &postgres::Row, index: usize) -> u128 {
     row.try_get::<_, &[u8]>(index)
         .ok()
@@ -620,7 +693,7 @@ fn order_id_of(row: &postgres::Row, index: usize) -> u128 {
         .map_or(0, u128::from_be_bytes)
 }
 
-const NUMBER_SELECT: &str = "SELECT attempt_id, campaign, order_id, phone FROM campaignctl.numbers";
+const NUMBER_SELECT: &str = "SELECT attempt_id, campaign, phone FROM campaignctl.numbers";
 
 fn read_identity(
     client: &mut impl postgres::GenericClient,
@@ -685,7 +758,7 @@ impl Backend for PgBackend {
             for campaign in campaigns {
                 let sent = tx
                     .query(
-                        "SELECT attempt_id, order_id, phone FROM campaignctl.numbers \
+                        "SELECT attempt_id, phone FROM campaignctl.numbers \
                          WHERE workspace = $1 AND campaign = $2",
                         &[&workspace, &campaign],
                     )?
@@ -693,8 +766,7 @@ impl Backend for PgBackend {
                     .map(|row| {
                         Ok(SentNumber {
                             attempt_id: row.try_get(0)?,
-                            order_id: order_id_of(row, 1),
-                            phone: row.try_get(2)?,
+                            phone: row.try_get(1)?,
                         })
                     })
                     .collect::<Result<_, postgres::Error>>()?;
@@ -1004,18 +1076,13 @@ impl Backend for PgBackend {
                 }
                 let campaigns: Vec<&str> =
                     dump.numbers.iter().map(|n| n.campaign.as_str()).collect();
-                let order_ids: Vec<Vec<u8>> = dump
-                    .numbers
-                    .iter()
-                    .map(|n| n.order_id.to_be_bytes().to_vec())
-                    .collect();
                 let attempt_ids: Vec<i64> = dump.numbers.iter().map(|n| n.attempt_id).collect();
                 let phones: Vec<i64> = dump.numbers.iter().map(|n| n.phone).collect();
                 tx.execute(
-                    "INSERT INTO campaignctl.numbers (workspace, campaign, order_id, attempt_id, \
-                     phone) SELECT $1, c, o, a, p FROM unnest($2::text[], $3::bytea[], \
-                     $4::bigint[], $5::bigint[]) AS n (c, o, a, p)",
-                    &[&workspace, &campaigns, &order_ids, &attempt_ids, &phones],
+                    "INSERT INTO campaignctl.numbers (workspace, campaign, attempt_id, phone) \
+                     SELECT $1, c, a, p FROM unnest($2::text[], $3::bigint[], $4::bigint[]) \
+                     AS n (c, a, p)",
+                    &[&workspace, &campaigns, &attempt_ids, &phones],
                 )?;
                 for j in &dump.journal {
                     tx.execute(

@@ -27,7 +27,7 @@ use super::{
 
 /// The state file format this build writes; it refuses files of a newer one and upgrades
 /// older ones in place.
-pub const FORMAT_VERSION: i64 = 3;
+pub const FORMAT_VERSION: i64 = 4;
 
 /// `PRAGMA application_id` of a campaignctl state ("CCST"): a file without it (and without
 /// format 1's tables) is not ours.
@@ -63,14 +63,34 @@ CREATE TABLE journal (
 ) STRICT;
 ";
 
-/// The numbers table of format 3: one b-tree keyed by the campaign and the E.164 integer, the
-/// orderID's 16 bytes beside it. Rejected attempts' numbers are deleted, so every row is a live
-/// attempt's, and the key is the guard against a number sent twice. The orderID needs no key
-/// of its own: the store refuses any orderID but the one derived from the campaign and the
-/// number (`state::intent_of`), so one number has one orderID. Nor is there an index by
-/// attempt: only rejections and `state show` look numbers up that way, and they scan the
-/// attempt's campaign.
+/// The numbers of format 4: one b-tree keyed by the campaign's number and the E.164 integer,
+/// the attempt beside them; 17 bytes a number. Rejected attempts' numbers are deleted, so
+/// every row is a live attempt's, and the key is the guard against a number sent twice. No
+/// orderID is stored: the store refuses any orderID but the one derived from the campaign and
+/// the number (`state::intent_of`), so it is derived again where it is shown. Nor is there an
+/// index by attempt: only rejections and `state show` look numbers up that way, and they scan
+/// the attempt's campaign.
+///
+/// Why so small: an intent's numbers are spread over the whole key (a call list is in no
+/// order of its numbers), so its commit writes nearly one page per number once the tree is
+/// large, and the cost of an apply of a million numbers is the number of pages its tree
+/// has. The campaign's name in every row and the orderID's 16 bytes made it 48 bytes a
+/// number, and that apply 1.8 times as slow (docs/performance.md).
 const NUMBERS: &str = "
+CREATE TABLE campaigns (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+) STRICT;
+CREATE TABLE numbers (
+    campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+    phone INTEGER NOT NULL,
+    attempt_id INTEGER NOT NULL REFERENCES attempts (id),
+    PRIMARY KEY (campaign_id, phone)
+) STRICT, WITHOUT ROWID;
+";
+
+/// The numbers table of format 3, which formats 1 and 2 pass through on their way to 4.
+pub(super) const NUMBERS_FORMAT_3: &str = "
 CREATE TABLE numbers (
     campaign TEXT NOT NULL,
     phone INTEGER NOT NULL,
@@ -80,7 +100,7 @@ CREATE TABLE numbers (
 ) STRICT, WITHOUT ROWID;
 ";
 
-/// The numbers table of format 2, which a format-1 file passes through on its way to 3.
+/// The numbers table of format 2, which a format-1 file passes through.
 pub(super) const NUMBERS_FORMAT_2: &str = "
 CREATE TABLE numbers (
     campaign TEXT NOT NULL,
@@ -94,7 +114,8 @@ CREATE INDEX numbers_by_attempt ON numbers (attempt_id);
 ";
 
 /// The numbers of an attempt, found through its campaign (the key's first column).
-const OF_ATTEMPT: &str = "WHERE campaign = (SELECT campaign FROM attempts WHERE id = ?1) \
+const OF_ATTEMPT: &str = "WHERE campaign_id = (SELECT campaigns.id FROM campaigns \
+    JOIN attempts ON attempts.campaign = campaigns.name WHERE attempts.id = ?1) \
     AND attempt_id = ?1";
 
 /// How many WAL pages an apply lets gather before SQLite copies them into the main file (a
@@ -197,8 +218,13 @@ impl SqliteBackend {
             {
                 return Ok(Err(reason));
             }
+            if from < 3
+                && let Err(reason) = upgrade_2_to_3(tx)?
+            {
+                return Ok(Err(reason));
+            }
             if from < FORMAT_VERSION {
-                if let Err(reason) = upgrade_2_to_3(tx)? {
+                if let Err(reason) = upgrade_3_to_4(tx)? {
                     return Ok(Err(reason));
                 }
                 tx.execute(
@@ -365,8 +391,8 @@ fn upgrade_1_to_2(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), Str
              FROM numbers_format_1;
          DROP TABLE numbers_format_1;"
     ))?;
-    // Check values over the orderIDs as text: the same values format 3 computes from their
-    // bytes, so they carry over.
+    // Check values as formats 2 and 3 made them, over the orderIDs as text: 3 to 4 proves the
+    // rows it carries over against them.
     let mut checks: HashMap<i64, super::digest::Check> = HashMap::new();
     let mut rows = tx.prepare("SELECT attempt_id, order_id, phone FROM numbers")?;
     let mut rows = rows.query([])?;
@@ -377,7 +403,10 @@ fn upgrade_1_to_2(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), Str
                 "the stored orderID {text:?} is not one campaignctl makes"
             )));
         };
-        checks.entry(row.get(0)?).or_default().add(key, row.get(2)?);
+        checks
+            .entry(row.get(0)?)
+            .or_default()
+            .add_with_order_id(key, row.get(2)?);
     }
     let mut update = tx.prepare("UPDATE attempts SET digest = ?2 WHERE id = ?1")?;
     for (attempt_id, check) in checks {
@@ -393,7 +422,7 @@ fn upgrade_2_to_3(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), Str
         "ALTER TABLE numbers RENAME TO numbers_format_2;
          DROP INDEX IF EXISTS live_numbers;
          DROP INDEX IF EXISTS numbers_by_attempt;
-         {NUMBERS}"
+         {NUMBERS_FORMAT_3}"
     ))?;
     {
         let mut rows = tx.prepare(
@@ -424,6 +453,61 @@ fn upgrade_2_to_3(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), Str
         }
     }
     tx.execute_batch("DROP TABLE numbers_format_2;")?;
+    Ok(Ok(()))
+}
+
+/// Format 3 to 4: campaigns numbered, orderIDs no longer stored. Every row carried over is
+/// proven first: its orderID the one derived from its campaign and number, and each live
+/// attempt's rows together matching the check value recorded with its intent. Then the check
+/// values are made again over the numbers alone.
+fn upgrade_3_to_4(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), String>> {
+    tx.execute_batch(&format!(
+        "ALTER TABLE numbers RENAME TO numbers_format_3;
+         {NUMBERS}
+         INSERT INTO campaigns (name) SELECT DISTINCT campaign FROM numbers_format_3
+             ORDER BY campaign;
+         INSERT INTO numbers (campaign_id, phone, attempt_id)
+             SELECT campaigns.id, phone, attempt_id FROM numbers_format_3
+             JOIN campaigns ON campaigns.name = numbers_format_3.campaign
+             ORDER BY campaigns.id, phone;"
+    ))?;
+    let mut recheck = super::digest::Recheck::<i64>::new();
+    {
+        let mut rows =
+            tx.prepare("SELECT attempt_id, campaign, order_id, phone FROM numbers_format_3")?;
+        let mut rows = rows.query([])?;
+        while let Some(row) = rows.next()? {
+            let campaign: String = row.get(1)?;
+            let added = recheck.add(row.get(0)?, &campaign, order_id_of(row, 2)?, row.get(3)?);
+            if let Err(reason) = added {
+                return Ok(Err(reason));
+            }
+        }
+        let mut live = tx.prepare(
+            "SELECT id, campaign, task_name, number_count, digest FROM attempts \
+             WHERE status != 'rejected'",
+        )?;
+        let mut live = live.query([])?;
+        while let Some(row) = live.next()? {
+            let shown = format!(
+                "{}/{:?}",
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?
+            );
+            if let Err(reason) = recheck.verify(&row.get(0)?, row.get(3)?, row.get(4)?, &shown) {
+                return Ok(Err(reason));
+            }
+        }
+    }
+    let checks = match recheck.finish() {
+        Ok(checks) => checks,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let mut update = tx.prepare("UPDATE attempts SET digest = ?2 WHERE id = ?1")?;
+    for (attempt_id, check) in checks {
+        update.execute(params![attempt_id, check.value()])?;
+    }
+    tx.execute_batch("DROP TABLE numbers_format_3;")?;
     Ok(Ok(()))
 }
 
@@ -503,16 +587,12 @@ fn record_intent(
         intent.digest
     ])?;
     let attempt_id = tx.last_insert_rowid();
+    let campaign_id = campaign_id(tx, &intent.campaign)?;
     let mut insert = tx.prepare_cached(
-        "INSERT INTO numbers (campaign, phone, order_id, attempt_id) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO numbers (campaign_id, phone, attempt_id) VALUES (?1, ?2, ?3)",
     )?;
-    for (order_id, phone) in &intent.numbers {
-        insert.execute(params![
-            intent.campaign,
-            phone,
-            &order_id.to_be_bytes()[..],
-            attempt_id
-        ])?;
+    for phone in &intent.numbers {
+        insert.execute(params![campaign_id, phone, attempt_id])?;
     }
     let detail = format!("{} numbers", intent.numbers.len());
     Ok(Some((
@@ -520,6 +600,22 @@ fn record_intent(
         detail,
         Written::Intent(Some(attempt_id)),
     )))
+}
+
+/// The number of `campaign` in the numbers' key, given it the first time.
+fn campaign_id(tx: &rusqlite::Transaction, campaign: &str) -> rusqlite::Result<i64> {
+    let known = tx
+        .prepare_cached("SELECT id FROM campaigns WHERE name = ?1")?
+        .query_row([campaign], |row| row.get(0))
+        .optional()?;
+    match known {
+        Some(id) => Ok(id),
+        None => {
+            tx.prepare_cached("INSERT INTO campaigns (name) VALUES (?1)")?
+                .execute([campaign])?;
+            Ok(tx.last_insert_rowid())
+        }
+    }
 }
 
 fn apply_update(
@@ -839,14 +935,12 @@ impl Backend for SqliteBackend {
                 ])?;
             }
             let mut number = tx.prepare(
-                "INSERT INTO numbers (campaign, phone, order_id, attempt_id) \
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO numbers (campaign_id, phone, attempt_id) VALUES (?1, ?2, ?3)",
             )?;
             for n in &dump.numbers {
                 number.execute(params![
-                    n.campaign,
+                    campaign_id(tx, &n.campaign)?,
                     n.phone,
-                    &n.order_id.to_be_bytes()[..],
                     n.attempt_id
                 ])?;
             }
@@ -1053,14 +1147,14 @@ fn read_numbers(
     params: impl rusqlite::Params,
 ) -> rusqlite::Result<Vec<NumberRow>> {
     let mut statement = conn.prepare_cached(&format!(
-        "SELECT attempt_id, campaign, order_id, phone FROM numbers {clause}"
+        "SELECT attempt_id, campaigns.name, phone FROM numbers \
+         JOIN campaigns ON campaigns.id = numbers.campaign_id {clause}"
     ))?;
     let rows = statement.query_map(params, |row| {
         Ok(NumberRow {
             attempt_id: row.get(0)?,
             campaign: row.get(1)?,
-            order_id: order_id_of(row, 2)?,
-            phone: row.get(3)?,
+            phone: row.get(2)?,
         })
     })?;
     rows.collect()
@@ -1068,19 +1162,20 @@ fn read_numbers(
 
 /// The live numbers of `campaign`, in key order.
 fn read_sent(conn: &Connection, campaign: &str) -> rusqlite::Result<Vec<SentNumber>> {
-    let mut statement =
-        conn.prepare_cached("SELECT attempt_id, order_id, phone FROM numbers WHERE campaign = ?1")?;
+    let mut statement = conn.prepare_cached(
+        "SELECT attempt_id, phone FROM numbers \
+         WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?1)",
+    )?;
     let rows = statement.query_map([campaign], |row| {
         Ok(SentNumber {
             attempt_id: row.get(0)?,
-            order_id: order_id_of(row, 1)?,
-            phone: row.get(2)?,
+            phone: row.get(1)?,
         })
     })?;
     rows.collect()
 }
 
-/// The orderID in column `index`: 16 bytes, or the read fails.
+/// The orderID of format 3 in column `index`: 16 bytes, or the read fails.
 fn order_id_of(row: &rusqlite::Row, index: usize) -> rusqlite::Result<u128> {
     let bytes = row.get_ref(index)?.as_blob()?;
     let bytes: [u8; 16] = bytes.try_into().map_err(|_| {

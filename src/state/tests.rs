@@ -208,12 +208,15 @@ fn corrupt_settings_are_an_error_not_null() {
 }
 
 #[test]
-fn a_changed_number_or_order_id_is_detected() {
+fn a_changed_number_is_detected() {
     for change in [
         "UPDATE numbers SET phone = phone + 100",
-        "UPDATE numbers SET order_id = zeroblob(16) WHERE phone = 447700900001",
-        "UPDATE numbers SET order_id = randomblob(16) WHERE phone = 447700900002",
+        "UPDATE numbers SET phone = 447700900003 WHERE phone = 447700900002",
         "DELETE FROM numbers WHERE phone = 447700900002",
+        "UPDATE numbers SET campaign_id = 7 WHERE phone = 447700900001",
+        "UPDATE numbers SET attempt_id = 2 WHERE phone = 447700900001",
+        "UPDATE campaigns SET name = 'd'",
+        "INSERT INTO numbers VALUES (1, 447700900009, 1)",
     ] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
@@ -222,7 +225,7 @@ fn a_changed_number_or_order_id_is_detected() {
         store.snapshot(["c"]).unwrap();
         rusqlite::Connection::open(&path)
             .unwrap()
-            .execute(change, [])
+            .execute_batch(&format!("PRAGMA foreign_keys = OFF; {change}"))
             .unwrap();
         let err = store.snapshot(["c"]).unwrap_err().to_string();
         assert!(
@@ -363,12 +366,12 @@ fn a_format_1_file_is_upgraded_in_place() {
         .query_row(
             "SELECT (SELECT value FROM meta WHERE key = 'format'), \
              (SELECT typeof(phone) FROM numbers LIMIT 1), \
-             (SELECT length(order_id) FROM numbers LIMIT 1)",
+             (SELECT campaign_id FROM numbers LIMIT 1)",
             [],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .unwrap();
-    assert_eq!((format.as_str(), kind.as_str(), id), ("3", "integer", 16));
+    assert_eq!((format.as_str(), kind.as_str(), id), ("4", "integer", 1));
 }
 
 #[test]
@@ -571,13 +574,13 @@ fn a_format_1_file_with_an_order_id_campaignctl_never_made_is_refused_untouched(
     assert_eq!(format, "1");
 }
 
-/// A format-2 file (campaignctl before compact keys) holding `c/t` with numbers 1 and 2.
-fn format_2_file(dir: &Path) -> PathBuf {
+/// A file of format 2 (orderIDs as text) or 3 (orderIDs in 16 bytes) holding `c/t` with
+/// numbers 1 and 2 and the check value campaignctl recorded then; `extra` runs last.
+fn older_file(dir: &Path, format: u32, extra: &str) -> PathBuf {
     let path = format_1_file(dir, "");
-    drop(open(&path).unwrap());
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let rows: Vec<(String, i64, Vec<u8>, i64)> = conn
-        .prepare("SELECT campaign, phone, order_id, attempt_id FROM numbers")
+    let rows: Vec<(String, String, i64, String)> = conn
+        .prepare("SELECT campaign, order_id, attempt_id, phone FROM numbers")
         .unwrap()
         .query_map([], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
@@ -585,46 +588,103 @@ fn format_2_file(dir: &Path) -> PathBuf {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
+    let table = match format {
+        2 => sqlite::NUMBERS_FORMAT_2,
+        _ => sqlite::NUMBERS_FORMAT_3,
+    };
     conn.execute_batch(&format!(
-        "DROP TABLE numbers; {} UPDATE meta SET value = '2' WHERE key = 'format';",
-        sqlite::NUMBERS_FORMAT_2
+        "DROP TABLE numbers; DROP INDEX IF EXISTS numbers_by_attempt; {table}
+         ALTER TABLE attempts ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
+         UPDATE meta SET value = '{format}' WHERE key = 'format';
+         PRAGMA application_id = {};",
+        0x4343_5354
     ))
     .unwrap();
-    for (campaign, phone, order_id, attempt_id) in rows {
-        let text = order_id_text(u128::from_be_bytes(order_id.try_into().unwrap()));
+    let mut check = digest::Check::default();
+    for (campaign, text, attempt_id, phone) in rows {
+        let key = parse_order_id(&text).unwrap();
+        let phone: i64 = phone.parse().unwrap();
+        check.add_with_order_id(key, phone);
+        let order_id = match format {
+            2 => rusqlite::types::Value::Text(text),
+            _ => rusqlite::types::Value::Blob(key.to_be_bytes().to_vec()),
+        };
         conn.execute(
             "INSERT INTO numbers (campaign, order_id, attempt_id, phone) VALUES (?1, ?2, ?3, ?4)",
-            rusqlite::params![campaign, text, attempt_id, phone],
+            rusqlite::params![campaign, order_id, attempt_id, phone],
         )
         .unwrap();
     }
+    conn.execute(
+        "UPDATE attempts SET digest = ?1 WHERE id = 1",
+        [check.value()],
+    )
+    .unwrap();
+    conn.execute_batch(extra).unwrap();
     path
 }
 
-#[test]
-fn a_format_2_file_is_upgraded_to_compact_keys_with_its_check_values() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = format_2_file(dir.path());
-    let mut store = open(&path).unwrap();
-    // The check values recorded over the orderIDs' text still hold for their 16 bytes.
-    let snapshot = store.snapshot(["c"]).unwrap();
-    let campaign = &snapshot.campaigns["c"];
-    assert_eq!(
-        campaign.sent_numbers,
-        [447_700_900_001, 447_700_900_002].into_iter().collect()
-    );
-    assert!(campaign.is_sent(&body("x", &[1]).call_list[0]));
-    assert!(!campaign.is_sent(&body("x", &[3]).call_list[0]));
-    assert_eq!(store.numbers(1).unwrap().len(), 2);
-    assert!(store.record_intent("c", "v", &body("v", &[2])).is_err());
-    drop(store);
-    let format: String = rusqlite::Connection::open(&path)
+fn format_of(path: &Path) -> String {
+    rusqlite::Connection::open(path)
         .unwrap()
         .query_row("SELECT value FROM meta WHERE key = 'format'", [], |row| {
             row.get(0)
         })
-        .unwrap();
-    assert_eq!(format, "3");
+        .unwrap()
+}
+
+#[test]
+fn files_of_formats_2_and_3_are_upgraded_with_their_rows_proven() {
+    for format in [2, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = older_file(dir.path(), format, "");
+        let mut store = open(&path).unwrap();
+        let snapshot = store.snapshot(["c"]).unwrap();
+        let campaign = &snapshot.campaigns["c"];
+        assert_eq!(
+            campaign.sent_numbers,
+            [447_700_900_001, 447_700_900_002].into_iter().collect()
+        );
+        assert!(campaign.is_sent(&body("x", &[1]).call_list[0]));
+        assert!(!campaign.is_sent(&body("x", &[3]).call_list[0]));
+        // The orderIDs shown are those that were sent, derived again.
+        let sent = body("t", &[1, 2]);
+        let shown: Vec<String> = store.numbers(1).unwrap().into_iter().map(|n| n.0).collect();
+        let expected: Vec<String> = sent.call_list.iter().map(|i| i.order_id.clone()).collect();
+        assert_eq!(shown, expected, "format {format}");
+        assert!(store.record_intent("c", "v", &body("v", &[2])).is_err());
+        drop(store);
+        assert_eq!(format_of(&path), "4");
+    }
+}
+
+#[test]
+fn a_format_3_file_whose_rows_are_not_those_recorded_is_refused_untouched() {
+    for (change, needle) in [
+        (
+            "DELETE FROM numbers WHERE phone = 447700900002",
+            "no longer match",
+        ),
+        ("UPDATE attempts SET digest = digest + 1", "no longer match"),
+        (
+            "UPDATE numbers SET order_id = zeroblob(16) WHERE phone = 447700900001",
+            "is not the one campaignctl derives",
+        ),
+        (
+            "UPDATE numbers SET phone = 447700900003 WHERE phone = 447700900002",
+            "is not the one campaignctl derives",
+        ),
+        ("UPDATE numbers SET attempt_id = 2", "no longer match"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = older_file(dir.path(), 3, change);
+        let err = open(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("cannot upgrade") && err.contains(needle),
+            "{change}: {err}"
+        );
+        assert_eq!(format_of(&path), "3", "{change}");
+    }
 }
 
 #[test]

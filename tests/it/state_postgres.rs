@@ -130,6 +130,134 @@ fn a_database_of_a_newer_format_is_refused_and_left_untouched() {
     assert!(sandbox.requests().is_empty());
 }
 
+/// The check value of formats that stored orderIDs, written out again as an independent
+/// oracle: the sum of 64-bit FNV-1a over each orderID's text, a 0xff byte and the number's 8
+/// little-endian bytes.
+fn check_value_with_order_ids(numbers: &[&NumberRow]) -> i64 {
+    let sum = numbers.iter().fold(0u64, |sum, n| {
+        let phone: i64 = n.phone.parse().expect("digits");
+        let bytes = n.order_id.bytes().chain([0xff]).chain(phone.to_le_bytes());
+        let hash = bytes.fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        sum.wrapping_add(hash)
+    });
+    i64::from_ne_bytes(sum.to_ne_bytes())
+}
+
+/// Rewrites the database of `ws` as format 2 wrote it: each number with its orderID's 16 bytes,
+/// check values over them. `tamper` runs after.
+fn downgrade_to_format_2(ws: &Workspace, tamper: &str) -> postgres::Client {
+    let rows = ws.state_rows();
+    assert!(!rows.numbers.is_empty());
+    let url = ws.state_arg().to_string_lossy().into_owned();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    admin
+        .batch_execute(
+            "ALTER TABLE campaignctl.numbers ADD COLUMN order_id BYTEA;
+             UPDATE campaignctl.format SET version = 2",
+        )
+        .expect("downgrade");
+    for n in &rows.numbers {
+        admin
+            .execute(
+                "UPDATE campaignctl.numbers SET order_id = decode($1, 'hex') \
+                 WHERE campaign = $2 AND phone = $3::text::bigint",
+                &[&n.order_id, &n.campaign, &n.phone],
+            )
+            .expect("orderID");
+    }
+    for attempt in rows.attempts.iter().filter(|a| a.status != "rejected") {
+        let numbers: Vec<&NumberRow> = rows
+            .numbers
+            .iter()
+            .filter(|n| n.attempt_id == attempt.id)
+            .collect();
+        admin
+            .execute(
+                "UPDATE campaignctl.attempts SET digest = $1 WHERE id = $2",
+                &[&check_value_with_order_ids(&numbers), &attempt.id],
+            )
+            .expect("check value");
+    }
+    admin
+        .batch_execute(&format!(
+            "ALTER TABLE campaignctl.numbers ALTER COLUMN order_id SET NOT NULL; {tamper}"
+        ))
+        .expect("tamper");
+    admin
+}
+
+fn format_of(admin: &mut postgres::Client) -> i32 {
+    admin
+        .query_one("SELECT version FROM campaignctl.format", &[])
+        .expect("format")
+        .get(0)
+}
+
+#[test]
+fn a_database_of_format_2_is_upgraded_and_keeps_blocking_its_numbers() {
+    let Some(ws) = postgres_workspace("default") else {
+        return;
+    };
+    write_campaign(&ws, "older", 870);
+    let sandbox = SandboxProcess::start(ws.root(), &[]);
+    ws.apply(&sandbox, &["campaigns"]).expect_code(0);
+    let sent = sandbox.requests().len();
+    let before = ws.state_rows();
+    let mut admin = downgrade_to_format_2(&ws, "");
+    let run = ws.apply(&sandbox, &["campaigns"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("Nothing to send"), "{}", run.describe());
+    assert_eq!(sandbox.requests().len(), sent, "nothing sent again");
+    assert_eq!(format_of(&mut admin), 3);
+    let has_order_ids: bool = admin
+        .query_one(
+            "SELECT count(*) > 0 FROM information_schema.columns \
+             WHERE table_schema = 'campaignctl' AND table_name = 'numbers' \
+             AND column_name = 'order_id'",
+            &[],
+        )
+        .expect("columns")
+        .get(0);
+    assert!(!has_order_ids);
+    let after = ws.state_rows();
+    assert_eq!(after.attempts, before.attempts);
+    let numbers = |rows: &StateRows| {
+        let mut numbers = rows.numbers.clone();
+        numbers.sort_by(|a, b| (&a.campaign, &a.phone).cmp(&(&b.campaign, &b.phone)));
+        numbers
+    };
+    assert_eq!(numbers(&after), numbers(&before));
+}
+
+#[test]
+fn a_database_of_format_2_whose_rows_were_changed_is_refused_untouched() {
+    for tamper in [
+        "UPDATE campaignctl.numbers SET order_id = decode(repeat('00', 16), 'hex') \
+         WHERE phone = (SELECT min(phone) FROM campaignctl.numbers)",
+        "DELETE FROM campaignctl.numbers WHERE phone = (SELECT min(phone) FROM campaignctl.numbers)",
+    ] {
+        let Some(ws) = postgres_workspace("default") else {
+            return;
+        };
+        write_campaign(&ws, "changed", 880);
+        let sandbox = SandboxProcess::start(ws.root(), &[]);
+        ws.apply(&sandbox, &["campaigns"]).expect_code(0);
+        let sent = sandbox.requests().len();
+        let mut admin = downgrade_to_format_2(&ws, tamper);
+        let run = ws.apply(&sandbox, &["campaigns"]);
+        run.expect_code(1);
+        assert!(
+            run.stderr.contains("cannot upgrade") && run.stderr.contains("from format 2"),
+            "{tamper}\n{}",
+            run.describe()
+        );
+        assert_eq!(sandbox.requests().len(), sent, "{tamper}: nothing sent");
+        assert_eq!(format_of(&mut admin), 2, "{tamper}: left untouched");
+    }
+}
+
 #[test]
 fn the_lock_names_its_holder_and_state_lock_shows_it() {
     let Some(ws) = postgres_workspace("locked") else {

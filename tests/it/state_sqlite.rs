@@ -150,14 +150,14 @@ fn applied_traps() -> Workspace {
 }
 
 #[test]
-fn a_flipped_bit_in_a_stored_order_id_is_refused() {
+fn a_flipped_bit_in_a_stored_number_is_refused() {
     let ws = applied_traps();
     let rows = ws.state_rows();
-    let order_id = rows.numbers[0].order_id.clone();
-    // State keeps the orderID's 16 bytes, not its hex text.
-    let stored = hex::decode(&order_id).expect("hex orderID");
-    let flipped = flip_everywhere(&ws.state(), &stored, 0);
-    assert!(flipped >= 1, "the orderID is in the main file at rest");
+    let phone: i64 = rows.numbers[0].phone.parse().expect("digits");
+    // SQLite keeps an integer under 2^47 in 6 bytes, big-endian.
+    let stored = &phone.to_be_bytes()[2..];
+    let flipped = flip_everywhere(&ws.state(), stored, 0);
+    assert!(flipped >= 1, "the number is in the main file at rest");
     let sandbox = SandboxProcess::start(ws.root(), &[]);
     assert_refused(&ws, &sandbox, "damaged");
 }
@@ -209,22 +209,31 @@ fn random_bit_flips_never_make_a_number_ring_twice() {
 #[test]
 fn a_state_of_format_1_is_upgraded_and_keeps_blocking_its_numbers() {
     let ws = applied_traps();
-    // Rebuild the state as campaignctl 0.1 wrote it: numbers as text, no check values.
+    let rows = ws.state_rows();
+    // Rebuild the state as campaignctl 0.1 wrote it: numbers and orderIDs as text, no check
+    // values, campaigns by name.
     let conn = rusqlite::Connection::open(ws.state()).expect("open");
     conn.execute_batch(
-        "PRAGMA application_id = 0;
+        "PRAGMA foreign_keys = OFF;
+         PRAGMA application_id = 0;
          UPDATE meta SET value = '1' WHERE key = 'format';
-         CREATE TABLE old_numbers (campaign TEXT NOT NULL, order_id TEXT NOT NULL,
+         DROP TABLE numbers;
+         DROP TABLE campaigns;
+         CREATE TABLE numbers (campaign TEXT NOT NULL, order_id TEXT NOT NULL,
              attempt_id INTEGER NOT NULL REFERENCES attempts (id), phone TEXT NOT NULL,
              PRIMARY KEY (campaign, order_id)) WITHOUT ROWID;
-         INSERT INTO old_numbers SELECT campaign, hex(order_id), attempt_id, CAST(phone AS TEXT)
-             FROM numbers;
-         DROP TABLE numbers;
-         ALTER TABLE old_numbers RENAME TO numbers;
          CREATE INDEX numbers_by_attempt ON numbers (attempt_id);
          ALTER TABLE attempts DROP COLUMN digest;",
     )
     .expect("downgrade");
+    assert!(!rows.numbers.is_empty());
+    for n in &rows.numbers {
+        conn.execute(
+            "INSERT INTO numbers VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![n.campaign, n.order_id, n.attempt_id, n.phone],
+        )
+        .expect("old row");
+    }
     drop(conn);
     let sandbox = SandboxProcess::start(ws.root(), &[]);
     let run = ws.apply(&sandbox, &["campaigns"]);
@@ -237,7 +246,7 @@ fn a_state_of_format_1_is_upgraded_and_keeps_blocking_its_numbers() {
             row.get(0)
         })
         .expect("format");
-    assert_eq!(format, "3");
+    assert_eq!(format, "4");
 }
 
 #[test]

@@ -675,9 +675,22 @@ pub struct AttemptRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NumberRow {
     pub campaign: String,
+    /// Derived from the campaign and the number, as campaignctl does: state stores no orderID
+    /// (the store takes no other).
     pub order_id: String,
     pub attempt_id: i64,
     pub phone: String,
+}
+
+impl NumberRow {
+    fn new(campaign: String, attempt_id: i64, phone: String) -> NumberRow {
+        NumberRow {
+            order_id: campaignctl::expand::order_id(&campaign, &phone),
+            campaign,
+            attempt_id,
+            phone,
+        }
+    }
 }
 
 /// The state file's content, read with rusqlite.
@@ -716,16 +729,14 @@ impl StateRows {
             .collect::<Result<Vec<_>, _>>()
             .expect("attempt rows");
         let mut numbers = conn
-            .prepare("SELECT campaign, hex(order_id), attempt_id, CAST(phone AS TEXT) FROM numbers")
+            .prepare(
+                "SELECT campaigns.name, attempt_id, CAST(phone AS TEXT) FROM numbers \
+                 JOIN campaigns ON campaigns.id = numbers.campaign_id",
+            )
             .expect("numbers table");
         let numbers = numbers
             .query_map([], |row| {
-                Ok(NumberRow {
-                    campaign: row.get(0)?,
-                    order_id: row.get(1)?,
-                    attempt_id: row.get(2)?,
-                    phone: row.get(3)?,
-                })
+                Ok(NumberRow::new(row.get(0)?, row.get(1)?, row.get(2)?))
             })
             .expect("query numbers")
             .collect::<Result<Vec<_>, _>>()
@@ -757,19 +768,13 @@ impl StateRows {
             .collect();
         let numbers = client
             .query(
-                "SELECT campaign, upper(encode(order_id, 'hex')), attempt_id, phone::text \
-                 FROM campaignctl.numbers \
+                "SELECT campaign, attempt_id, phone::text FROM campaignctl.numbers \
                  WHERE workspace = $1",
                 &[&workspace],
             )
             .expect("numbers table")
             .iter()
-            .map(|row| NumberRow {
-                campaign: row.get(0),
-                order_id: row.get(1),
-                attempt_id: row.get(2),
-                phone: row.get(3),
-            })
+            .map(|row| NumberRow::new(row.get(0), row.get(1), row.get(2)))
             .collect();
         StateRows { attempts, numbers }
     }
