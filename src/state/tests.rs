@@ -774,3 +774,46 @@ fn sends_since_counts_live_attempts_of_every_campaign_from_a_moment_on() {
             .is_empty()
     );
 }
+
+#[test]
+fn intents_waiting_together_share_one_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = open(&path).unwrap();
+    let before = store.identity().unwrap().version;
+    // Another connection holds the write lock, so the store thread waits on its first batch
+    // while the other intents queue behind it.
+    let blocker = rusqlite::Connection::open(&path).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        blocker.execute_batch("COMMIT").unwrap();
+    });
+    let group = std::sync::Arc::new(GroupCommit::start(store));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let recorded = runtime.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..20 {
+            let group = group.clone();
+            tasks.spawn(async move {
+                let name = format!("t{i}");
+                group.record_intent("c", &name, &body(&name, &[i])).await
+            });
+        }
+        tasks.join_all().await
+    });
+    release.join().unwrap();
+    assert!(recorded.iter().all(Result::is_ok), "{recorded:?}");
+    let mut store = std::sync::Arc::try_unwrap(group)
+        .unwrap_or_else(|_| panic!("the group is still shared"))
+        .finish();
+    assert_eq!(store.attempts().unwrap().len(), 20);
+    let commits = store.identity().unwrap().version - before;
+    assert!(
+        commits <= 2,
+        "20 intents queued together took {commits} commits"
+    );
+}
