@@ -96,22 +96,6 @@ CREATE TABLE campaignctl.numbers (
 );
 ";
 
-/// The numbers table of format 2, which a format-1 database passes through: format 3's with
-/// the orderID's 16 bytes. Constraint names are explicit so that a format-1 table can sit
-/// beside it during that upgrade.
-const NUMBERS_FORMAT_2: &str = "
-CREATE TABLE campaignctl.numbers (
-    workspace TEXT NOT NULL,
-    campaign TEXT NOT NULL,
-    phone BIGINT NOT NULL,
-    order_id BYTEA NOT NULL,
-    attempt_id BIGINT NOT NULL,
-    CONSTRAINT numbers_key PRIMARY KEY (workspace, campaign, phone),
-    CONSTRAINT numbers_attempt FOREIGN KEY (workspace, attempt_id)
-        REFERENCES campaignctl.attempts (workspace, id)
-);
-";
-
 /// The numbers of attempt `$2` of workspace `$1`, found through its campaign (a key prefix).
 const OF_ATTEMPT: &str = "WHERE workspace = $1 AND campaign = (SELECT campaign FROM \
     campaignctl.attempts WHERE workspace = $1 AND id = $2) AND attempt_id = $2";
@@ -356,7 +340,10 @@ enum Prepared {
 /// its campaign and number. An error string when a stored orderID is not.
 fn upgrade_1_to_2(tx: &mut Transaction) -> Result<Result<(), String>, postgres::Error> {
     tx.batch_execute("ALTER TABLE campaignctl.numbers RENAME TO numbers_format_1")?;
-    tx.batch_execute(NUMBERS_FORMAT_2)?;
+    // Format 2's table: format 3's with the orderID's 16 bytes (constraint names are explicit,
+    // so that the format-1 table can sit beside it).
+    tx.batch_execute(NUMBERS)?;
+    tx.batch_execute("ALTER TABLE campaignctl.numbers ADD COLUMN order_id BYTEA NOT NULL")?;
     let rows = tx.query(
         "SELECT workspace, campaign, order_id, attempt_id, phone \
          FROM campaignctl.numbers_format_1",

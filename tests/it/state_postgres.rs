@@ -145,27 +145,47 @@ fn check_value_with_order_ids(numbers: &[&NumberRow]) -> i64 {
     i64::from_ne_bytes(sum.to_ne_bytes())
 }
 
-/// Rewrites the database of `ws` as format 2 wrote it: each number with its orderID's 16 bytes,
-/// check values over them. `tamper` runs after.
-fn downgrade_to_format_2(ws: &Workspace, tamper: &str) -> postgres::Client {
+/// Rewrites the database of `ws` as format 2 wrote it (each number with its orderID's 16
+/// bytes, check values over them) or format 1 (the orderID as hex text, the key on it, the
+/// constraints named by PostgreSQL). `tamper` runs after.
+fn downgrade(ws: &Workspace, format: i32, tamper: &str) -> postgres::Client {
     let rows = ws.state_rows();
     assert!(!rows.numbers.is_empty());
     let url = ws.state_arg().to_string_lossy().into_owned();
     let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
     admin
-        .batch_execute(
-            "ALTER TABLE campaignctl.numbers ADD COLUMN order_id BYTEA;
-             UPDATE campaignctl.format SET version = 2",
-        )
+        .batch_execute(&format!(
+            "ALTER TABLE campaignctl.numbers ADD COLUMN order_id {};
+             UPDATE campaignctl.format SET version = {format}",
+            if format == 1 { "TEXT" } else { "BYTEA" }
+        ))
         .expect("downgrade");
+    let order_id = if format == 1 {
+        "$1"
+    } else {
+        "decode($1, 'hex')"
+    };
     for n in &rows.numbers {
         admin
             .execute(
-                "UPDATE campaignctl.numbers SET order_id = decode($1, 'hex') \
-                 WHERE campaign = $2 AND phone = $3::text::bigint",
+                &format!(
+                    "UPDATE campaignctl.numbers SET order_id = {order_id} \
+                     WHERE campaign = $2 AND phone = $3::text::bigint"
+                ),
                 &[&n.order_id, &n.campaign, &n.phone],
             )
             .expect("orderID");
+    }
+    if format == 1 {
+        admin
+            .batch_execute(
+                "ALTER TABLE campaignctl.numbers DROP CONSTRAINT numbers_key;
+                 ALTER TABLE campaignctl.numbers DROP CONSTRAINT numbers_attempt;
+                 ALTER TABLE campaignctl.numbers ADD PRIMARY KEY (workspace, campaign, order_id);
+                 ALTER TABLE campaignctl.numbers ADD FOREIGN KEY (workspace, attempt_id)
+                     REFERENCES campaignctl.attempts (workspace, id);",
+            )
+            .expect("format 1 keys");
     }
     for attempt in rows.attempts.iter().filter(|a| a.status != "rejected") {
         let numbers: Vec<&NumberRow> = rows
@@ -196,7 +216,13 @@ fn format_of(admin: &mut postgres::Client) -> i32 {
 }
 
 #[test]
-fn a_database_of_format_2_is_upgraded_and_keeps_blocking_its_numbers() {
+fn databases_of_formats_1_and_2_are_upgraded_and_keep_blocking_their_numbers() {
+    for format in [1, 2] {
+        upgraded_keeps_blocking(format);
+    }
+}
+
+fn upgraded_keeps_blocking(format: i32) {
     let Some(ws) = postgres_workspace("default") else {
         return;
     };
@@ -205,7 +231,7 @@ fn a_database_of_format_2_is_upgraded_and_keeps_blocking_its_numbers() {
     ws.apply(&sandbox, &["campaigns"]).expect_code(0);
     let sent = sandbox.requests().len();
     let before = ws.state_rows();
-    let mut admin = downgrade_to_format_2(&ws, "");
+    let mut admin = downgrade(&ws, format, "");
     let run = ws.apply(&sandbox, &["campaigns"]);
     run.expect_code(0);
     assert!(run.stdout.contains("Nothing to send"), "{}", run.describe());
@@ -245,7 +271,7 @@ fn a_database_of_format_2_whose_rows_were_changed_is_refused_untouched() {
         let sandbox = SandboxProcess::start(ws.root(), &[]);
         ws.apply(&sandbox, &["campaigns"]).expect_code(0);
         let sent = sandbox.requests().len();
-        let mut admin = downgrade_to_format_2(&ws, tamper);
+        let mut admin = downgrade(&ws, 2, tamper);
         let run = ws.apply(&sandbox, &["campaigns"]);
         run.expect_code(1);
         assert!(
