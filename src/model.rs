@@ -223,24 +223,69 @@ impl NumberSource {
 
     /// The freshness a do-not-call source declares: its `asOf` and `maxAge`, as written.
     pub fn freshness(&self) -> (Option<&str>, Option<&str>) {
-        let (as_of, max_age) = match self {
-            NumberSource::Phones(source) => (&source.as_of, &source.max_age),
-            NumberSource::Csv(source) => (&source.as_of, &source.max_age),
-            NumberSource::File(source) => (&source.as_of, &source.max_age),
-        };
-        (as_of.as_deref(), max_age.as_deref())
+        match self {
+            NumberSource::Phones(source) => source.freshness(),
+            NumberSource::Csv(source) => source.freshness(),
+            NumberSource::File(source) => source.freshness(),
+        }
     }
 
     /// How strictly its numbers are checked.
     pub fn check(&self) -> Check {
         match self {
-            NumberSource::Phones(source) => source.check,
-            NumberSource::Csv(source) => source.check,
-            NumberSource::File(source) => source.check,
+            NumberSource::Phones(source) => source.check(),
+            NumberSource::Csv(source) => source.check(),
+            NumberSource::File(source) => source.check(),
         }
     }
 }
 
+/// Declares a number source: its own fields, then the fields every source has (`check`,
+/// `asOf`, `maxAge`), written once. Not a `#[serde(flatten)]` struct: serde does not combine
+/// flattening with `deny_unknown_fields`, which every source needs for its located errors.
+macro_rules! number_source {
+    ($(#[$meta:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($fields)*
+
+            /// How its numbers are checked: `full` (the default) dials only numbers in a
+            /// range libphonenumber knows to be allocated; `possible-length` only checks the
+            /// length, for a range so new that the phone-number metadata does not know it yet
+            /// (the plan counts the numbers accepted that way). Ignored in `exclude`, which
+            /// always takes every number of a possible length.
+            #[serde(default, skip_serializing_if = "Check::is_full")]
+            #[schemars(schema_with = "check_schema")]
+            pub check: Check,
+
+            /// For a do-not-call list in `exclude`: the day its data is from (`2026-11-20`, or
+            /// an RFC 3339 time), which `maxAge` is measured from.
+            #[serde(default, rename = "asOf", skip_serializing_if = "Option::is_none")]
+            #[schemars(example = &"2026-11-20")]
+            pub as_of: Option<String>,
+
+            /// For a do-not-call list in `exclude`: how old its data may be (`31d`, `12h`); an
+            /// older list refuses the campaign, since stale suppressions are no protection.
+            #[serde(default, rename = "maxAge", skip_serializing_if = "Option::is_none")]
+            #[schemars(example = &"31d")]
+            pub max_age: Option<String>,
+        }
+
+        impl $name {
+            /// How strictly its numbers are checked.
+            pub fn check(&self) -> Check {
+                self.check
+            }
+
+            /// The freshness it declares, as written: `asOf` and `maxAge`.
+            pub fn freshness(&self) -> (Option<&str>, Option<&str>) {
+                (self.as_of.as_deref(), self.max_age.as_deref())
+            }
+        }
+    };
+}
+
+number_source! {
 /// Numbers written in the campaign file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -253,29 +298,10 @@ pub struct PhonesSource {
     /// The pass-through value sent with each of these numbers (a template).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other: Option<String>,
-
-    /// How its numbers are checked: `full` (the default) dials only numbers in a range
-    /// libphonenumber knows to be allocated; `possible-length` only checks the length, for a
-    /// range so new that the phone-number metadata does not know it yet (the plan counts the
-    /// numbers accepted that way). Ignored in `exclude`, which always takes every number of a
-    /// possible length.
-    #[serde(default, skip_serializing_if = "Check::is_full")]
-    #[schemars(schema_with = "check_schema")]
-    pub check: Check,
-
-    /// For a do-not-call list in `exclude`: the day its data is from (`2026-11-20`, or an
-    /// RFC 3339 time), which `maxAge` is measured from.
-    #[serde(default, rename = "asOf", skip_serializing_if = "Option::is_none")]
-    #[schemars(example = &"2026-11-20")]
-    pub as_of: Option<String>,
-
-    /// For a do-not-call list in `exclude`: how old its data may be (`31d`, `12h`); an older
-    /// list refuses the campaign, since stale suppressions are no protection.
-    #[serde(default, rename = "maxAge", skip_serializing_if = "Option::is_none")]
-    #[schemars(example = &"31d")]
-    pub max_age: Option<String>,
+}
 }
 
+number_source! {
 /// A CSV file with a header row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -299,33 +325,14 @@ pub struct CsvSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 1), example = &";")]
     pub delimiter: Option<String>,
-
-    /// How its numbers are checked: `full` (the default) dials only numbers in a range
-    /// libphonenumber knows to be allocated; `possible-length` only checks the length, for a
-    /// range so new that the phone-number metadata does not know it yet (the plan counts the
-    /// numbers accepted that way). Ignored in `exclude`, which always takes every number of a
-    /// possible length.
-    #[serde(default, skip_serializing_if = "Check::is_full")]
-    #[schemars(schema_with = "check_schema")]
-    pub check: Check,
-
-    /// For a do-not-call list in `exclude`: the day its data is from (`2026-11-20`, or an
-    /// RFC 3339 time), which `maxAge` is measured from.
-    #[serde(default, rename = "asOf", skip_serializing_if = "Option::is_none")]
-    #[schemars(example = &"2026-11-20")]
-    pub as_of: Option<String>,
-
-    /// For a do-not-call list in `exclude`: how old its data may be (`31d`, `12h`); an older
-    /// list refuses the campaign, since stale suppressions are no protection.
-    #[serde(default, rename = "maxAge", skip_serializing_if = "Option::is_none")]
-    #[schemars(example = &"31d")]
-    pub max_age: Option<String>,
+}
 }
 
 fn default_phone_column() -> String {
     "phone".to_owned()
 }
 
+number_source! {
 /// A text file with one number per line; blank lines and lines starting with `#` are skipped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -337,27 +344,7 @@ pub struct FileSource {
     /// The pass-through value sent with each of these numbers (a template).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other: Option<String>,
-
-    /// How its numbers are checked: `full` (the default) dials only numbers in a range
-    /// libphonenumber knows to be allocated; `possible-length` only checks the length, for a
-    /// range so new that the phone-number metadata does not know it yet (the plan counts the
-    /// numbers accepted that way). Ignored in `exclude`, which always takes every number of a
-    /// possible length.
-    #[serde(default, skip_serializing_if = "Check::is_full")]
-    #[schemars(schema_with = "check_schema")]
-    pub check: Check,
-
-    /// For a do-not-call list in `exclude`: the day its data is from (`2026-11-20`, or an
-    /// RFC 3339 time), which `maxAge` is measured from.
-    #[serde(default, rename = "asOf", skip_serializing_if = "Option::is_none")]
-    #[schemars(example = &"2026-11-20")]
-    pub as_of: Option<String>,
-
-    /// For a do-not-call list in `exclude`: how old its data may be (`31d`, `12h`); an older
-    /// list refuses the campaign, since stale suppressions are no protection.
-    #[serde(default, rename = "maxAge", skip_serializing_if = "Option::is_none")]
-    #[schemars(example = &"31d")]
-    pub max_age: Option<String>,
+}
 }
 
 /// A phone number as written: a string, or digits that YAML read as an integer.
