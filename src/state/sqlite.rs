@@ -64,7 +64,7 @@ CREATE TABLE journal (
 ";
 
 /// The numbers of format 4: one b-tree keyed by the campaign's number and the E.164 integer,
-/// the attempt beside them; 17 bytes a number. Rejected attempts' numbers are deleted, so
+/// the attempt beside them; about 15 bytes a number in the file. Rejected attempts' numbers are deleted, so
 /// every row is a live attempt's, and the key is the guard against a number sent twice. No
 /// orderID is stored: the store refuses any orderID but the one derived from the campaign and
 /// the number (`state::intent_of`), so it is derived again where it is shown. Nor is there an
@@ -75,7 +75,7 @@ CREATE TABLE journal (
 /// order of its numbers), so its commit writes nearly one page per number once the tree is
 /// large, and the cost of an apply of a million numbers is the number of pages its tree
 /// has. The campaign's name in every row and the orderID's 16 bytes made it 48 bytes a
-/// number, and that apply 1.8 times as slow (docs/performance.md).
+/// number, and that apply about twice as slow (docs/performance.md).
 const NUMBERS: &str = "
 CREATE TABLE campaigns (
     id INTEGER PRIMARY KEY,
