@@ -260,12 +260,14 @@ impl SavedPlan {
     /// streamed into the hash: a plan of a million numbers is never copied for it.
     fn compute_mac(&self, key: &[u8]) -> String {
         let unsealed = Unsealed {
-            format_version: self.format_version,
-            kind: &self.kind,
-            created_at: &self.created_at,
-            expires_at: &self.expires_at,
-            state: &self.state,
-            inputs: &self.inputs,
+            head: Head {
+                format_version: self.format_version,
+                kind: &self.kind,
+                created_at: &self.created_at,
+                expires_at: &self.expires_at,
+                state: &self.state,
+                inputs: &self.inputs,
+            },
             requests: &self.requests,
             mac: "",
         };
@@ -395,16 +397,12 @@ struct Head<'a> {
     inputs: &'a [InputFile],
 }
 
-/// The fields of a plan the seal covers, borrowed, in the file's order.
+/// The fields of a plan the seal covers, borrowed, in the file's order: the head
+/// [`SavedPlan::save`] seals before it streams the requests, then the requests.
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct Unsealed<'a> {
-    format_version: u32,
-    kind: &'a str,
-    created_at: &'a str,
-    expires_at: &'a str,
-    state: &'a StateIdentity,
-    inputs: &'a [InputFile],
+    #[serde(flatten)]
+    head: Head<'a>,
     requests: &'a [SavedRequest],
     mac: &'a str,
 }
