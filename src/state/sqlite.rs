@@ -89,17 +89,6 @@ CREATE TABLE numbers (
 ) STRICT, WITHOUT ROWID;
 ";
 
-/// The numbers table of format 3, which formats 1 and 2 pass through on their way to 4.
-pub(super) const NUMBERS_FORMAT_3: &str = "
-CREATE TABLE numbers (
-    campaign TEXT NOT NULL,
-    phone INTEGER NOT NULL,
-    order_id BLOB NOT NULL,
-    attempt_id INTEGER NOT NULL REFERENCES attempts (id),
-    PRIMARY KEY (campaign, phone)
-) STRICT, WITHOUT ROWID;
-";
-
 /// The numbers table of format 2, which a format-1 file passes through.
 pub(super) const NUMBERS_FORMAT_2: &str = "
 CREATE TABLE numbers (
@@ -218,13 +207,8 @@ impl SqliteBackend {
             {
                 return Ok(Err(reason));
             }
-            if from < 3
-                && let Err(reason) = upgrade_2_to_3(tx)?
-            {
-                return Ok(Err(reason));
-            }
             if from < FORMAT_VERSION {
-                if let Err(reason) = upgrade_3_to_4(tx)? {
+                if let Err(reason) = upgrade_to_4(tx)? {
                     return Ok(Err(reason));
                 }
                 tx.execute(
@@ -391,8 +375,8 @@ fn upgrade_1_to_2(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), Str
              FROM numbers_format_1;
          DROP TABLE numbers_format_1;"
     ))?;
-    // Check values as formats 2 and 3 made them, over the orderIDs as text: 3 to 4 proves the
-    // rows it carries over against them.
+    // Check values as formats 2 and 3 made them, over the orderIDs as text: the upgrade to 4
+    // proves the rows it carries over against them.
     let mut checks: HashMap<i64, super::digest::Check> = HashMap::new();
     let mut rows = tx.prepare("SELECT attempt_id, order_id, phone FROM numbers")?;
     let mut rows = rows.query([])?;
@@ -415,66 +399,28 @@ fn upgrade_1_to_2(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), Str
     Ok(Ok(()))
 }
 
-/// Format 2 to 3: one b-tree keyed by the number, the orderID in 16 bytes, each checked to be
-/// the one derived from its campaign and number (what makes a key on the orderID redundant).
-fn upgrade_2_to_3(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), String>> {
+/// Formats 2 and 3 to 4: campaigns numbered, orderIDs no longer stored (format 2 kept them
+/// as text beside two more indexes, format 3 in 16 bytes). Every row carried over is proven
+/// first: its orderID the one derived from its campaign and number, and each live attempt's
+/// rows together matching the check value recorded with its intent. Then the check values are
+/// made again over the numbers alone.
+fn upgrade_to_4(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), String>> {
     tx.execute_batch(&format!(
-        "ALTER TABLE numbers RENAME TO numbers_format_2;
+        "ALTER TABLE numbers RENAME TO numbers_before_4;
          DROP INDEX IF EXISTS live_numbers;
          DROP INDEX IF EXISTS numbers_by_attempt;
-         {NUMBERS_FORMAT_3}"
-    ))?;
-    {
-        let mut rows = tx.prepare(
-            "SELECT campaign, order_id, attempt_id, phone FROM numbers_format_2 \
-             ORDER BY campaign, phone",
-        )?;
-        let mut insert = tx.prepare(
-            "INSERT INTO numbers (campaign, phone, order_id, attempt_id) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        let mut rows = rows.query([])?;
-        while let Some(row) = rows.next()? {
-            let campaign: String = row.get(0)?;
-            let text: String = row.get(1)?;
-            let phone: i64 = row.get(3)?;
-            let derived = crate::nxcc::order_id::order_key(&campaign, &phone.to_string());
-            if crate::nxcc::order_id::parse_order_id(&text) != Some(derived) {
-                return Ok(Err(format!(
-                    "the stored orderID {text:?} of campaign {campaign} is not the one \
-                     campaignctl derives for its number"
-                )));
-            }
-            insert.execute(params![
-                campaign,
-                phone,
-                &derived.to_be_bytes()[..],
-                row.get::<_, i64>(2)?
-            ])?;
-        }
-    }
-    tx.execute_batch("DROP TABLE numbers_format_2;")?;
-    Ok(Ok(()))
-}
-
-/// Format 3 to 4: campaigns numbered, orderIDs no longer stored. Every row carried over is
-/// proven first: its orderID the one derived from its campaign and number, and each live
-/// attempt's rows together matching the check value recorded with its intent. Then the check
-/// values are made again over the numbers alone.
-fn upgrade_3_to_4(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), String>> {
-    tx.execute_batch(&format!(
-        "ALTER TABLE numbers RENAME TO numbers_format_3;
          {NUMBERS}
-         INSERT INTO campaigns (name) SELECT DISTINCT campaign FROM numbers_format_3
+         INSERT INTO campaigns (name) SELECT DISTINCT campaign FROM numbers_before_4
              ORDER BY campaign;
          INSERT INTO numbers (campaign_id, phone, attempt_id)
-             SELECT campaigns.id, phone, attempt_id FROM numbers_format_3
-             JOIN campaigns ON campaigns.name = numbers_format_3.campaign
+             SELECT campaigns.id, phone, attempt_id FROM numbers_before_4
+             JOIN campaigns ON campaigns.name = numbers_before_4.campaign
              ORDER BY campaigns.id, phone;"
     ))?;
     let mut recheck = super::digest::Recheck::<i64>::new();
     {
         let mut rows =
-            tx.prepare("SELECT attempt_id, campaign, order_id, phone FROM numbers_format_3")?;
+            tx.prepare("SELECT attempt_id, campaign, order_id, phone FROM numbers_before_4")?;
         let mut rows = rows.query([])?;
         while let Some(row) = rows.next()? {
             let campaign: String = row.get(1)?;
@@ -507,7 +453,7 @@ fn upgrade_3_to_4(tx: &rusqlite::Transaction) -> rusqlite::Result<Result<(), Str
     for (attempt_id, check) in checks {
         update.execute(params![attempt_id, check.value()])?;
     }
-    tx.execute_batch("DROP TABLE numbers_format_3;")?;
+    tx.execute_batch("DROP TABLE numbers_before_4;")?;
     Ok(Ok(()))
 }
 
@@ -1175,17 +1121,20 @@ fn read_sent(conn: &Connection, campaign: &str) -> rusqlite::Result<Vec<SentNumb
     rows.collect()
 }
 
-/// The orderID of format 3 in column `index`: 16 bytes, or the read fails.
+/// The orderID an older format stored in column `index`: 32 hex digits (format 2) or 16
+/// bytes (format 3). Anything else reads as 0, which is no number's orderID, so the upgrade
+/// refuses it.
 fn order_id_of(row: &rusqlite::Row, index: usize) -> rusqlite::Result<u128> {
-    let bytes = row.get_ref(index)?.as_blob()?;
-    let bytes: [u8; 16] = bytes.try_into().map_err(|_| {
-        rusqlite::Error::FromSqlConversionFailure(
-            index,
-            rusqlite::types::Type::Blob,
-            "a stored orderID is not 16 bytes: the state is damaged".into(),
-        )
-    })?;
-    Ok(u128::from_be_bytes(bytes))
+    Ok(match row.get_ref(index)? {
+        rusqlite::types::ValueRef::Text(text) => std::str::from_utf8(text)
+            .ok()
+            .and_then(crate::nxcc::order_id::parse_order_id)
+            .unwrap_or(0),
+        rusqlite::types::ValueRef::Blob(bytes) => {
+            <[u8; 16]>::try_from(bytes).map_or(0, u128::from_be_bytes)
+        }
+        _ => 0,
+    })
 }
 
 fn read_identity(conn: &Connection) -> rusqlite::Result<StateIdentity> {

@@ -574,6 +574,18 @@ fn a_format_1_file_with_an_order_id_campaignctl_never_made_is_refused_untouched(
     assert_eq!(format, "1");
 }
 
+/// The numbers table of format 3: format 4's keyed by the campaign's name, the orderID's 16
+/// bytes beside the attempt.
+const NUMBERS_FORMAT_3: &str = "
+CREATE TABLE numbers (
+    campaign TEXT NOT NULL,
+    phone INTEGER NOT NULL,
+    order_id BLOB NOT NULL,
+    attempt_id INTEGER NOT NULL REFERENCES attempts (id),
+    PRIMARY KEY (campaign, phone)
+) STRICT, WITHOUT ROWID;
+";
+
 /// A file of format 2 (orderIDs as text) or 3 (orderIDs in 16 bytes) holding `c/t` with
 /// numbers 1 and 2 and the check value campaignctl recorded then; `extra` runs last.
 fn older_file(dir: &Path, format: u32, extra: &str) -> PathBuf {
@@ -590,7 +602,7 @@ fn older_file(dir: &Path, format: u32, extra: &str) -> PathBuf {
         .unwrap();
     let table = match format {
         2 => sqlite::NUMBERS_FORMAT_2,
-        _ => sqlite::NUMBERS_FORMAT_3,
+        _ => NUMBERS_FORMAT_3,
     };
     conn.execute_batch(&format!(
         "DROP TABLE numbers; DROP INDEX IF EXISTS numbers_by_attempt; {table}
@@ -659,31 +671,48 @@ fn files_of_formats_2_and_3_are_upgraded_with_their_rows_proven() {
 }
 
 #[test]
-fn a_format_3_file_whose_rows_are_not_those_recorded_is_refused_untouched() {
-    for (change, needle) in [
+fn files_of_formats_2_and_3_whose_rows_are_not_those_recorded_are_refused_untouched() {
+    for (format, change, needle) in [
         (
+            3,
             "DELETE FROM numbers WHERE phone = 447700900002",
             "no longer match",
         ),
-        ("UPDATE attempts SET digest = digest + 1", "no longer match"),
         (
+            3,
+            "UPDATE attempts SET digest = digest + 1",
+            "no longer match",
+        ),
+        (
+            3,
             "UPDATE numbers SET order_id = zeroblob(16) WHERE phone = 447700900001",
             "is not the one campaignctl derives",
         ),
         (
+            3,
             "UPDATE numbers SET phone = 447700900003 WHERE phone = 447700900002",
             "is not the one campaignctl derives",
         ),
-        ("UPDATE numbers SET attempt_id = 2", "no longer match"),
+        (3, "UPDATE numbers SET attempt_id = 2", "no longer match"),
+        (
+            2,
+            "UPDATE numbers SET order_id = 'ID1' WHERE phone = 447700900001",
+            "is not the one campaignctl derives",
+        ),
+        (
+            2,
+            "DELETE FROM numbers WHERE phone = 447700900002",
+            "no longer match",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let path = older_file(dir.path(), 3, change);
+        let path = older_file(dir.path(), format, change);
         let err = open(&path).unwrap_err().to_string();
         assert!(
             err.contains("cannot upgrade") && err.contains(needle),
             "{change}: {err}"
         );
-        assert_eq!(format_of(&path), "3", "{change}");
+        assert_eq!(format_of(&path), format.to_string(), "{change}");
     }
 }
 
